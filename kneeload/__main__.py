@@ -1,0 +1,5 @@
+"""``python -m kneeload`` runs the command-line tool."""
+
+from kneeload.cli import cli
+
+cli()
