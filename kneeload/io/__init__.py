@@ -1,0 +1,90 @@
+"""Read activity files: sniff the format from the bytes, inflate gzip safely, dispatch.
+
+Only ``fit.py``, ``gpx.py`` and ``tcx.py`` know file formats; this module decides
+which one applies by magic bytes, never by extension (``.TCX.gz`` and ``.fit.gz``
+exist in the wild with every capitalisation).
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+from kneeload.errors import CorruptFileError, NotAnActivityError, UnsafeFileError
+from kneeload.schema import RawActivity
+
+#: A gzip or zip member that inflates past this is refused (decompression bomb).
+MAX_INFLATED_BYTES = 512 * 1024 * 1024
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def sniff(data: bytes) -> str:
+    """Name the format of ``data``: fit, gpx, tcx, gzip, zip or unknown."""
+    if data.startswith(GZIP_MAGIC):
+        return "gzip"
+    if data.startswith(ZIP_MAGIC):
+        return "zip"
+    if len(data) >= 12 and data[8:12] == b".FIT":
+        return "fit"
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<"):
+        if b"<gpx" in head:
+            return "gpx"
+        if b"<trainingcenterdatabase" in head:
+            return "tcx"
+    return "unknown"
+
+
+def gunzip_bounded(data: bytes, name: str, limit: int = MAX_INFLATED_BYTES) -> bytes:
+    """Inflate a gzip stream, refusing one that would grow past ``limit`` bytes."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise CorruptFileError(name, f"not a valid gzip stream ({exc})") from exc
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise UnsafeFileError(
+            name, f"gzip content inflates past {limit // 2**20} MiB; refused"
+        )
+    if not inflater.eof:
+        raise CorruptFileError(name, "gzip stream is truncated")
+    return out
+
+
+def parse_bytes(data: bytes, name: str) -> list[RawActivity]:
+    """Parse one file's bytes (plain or gzip) into its activities."""
+    if not data:
+        raise CorruptFileError(name, "empty file")
+    kind = sniff(data)
+    if kind == "gzip":
+        data = gunzip_bounded(data, name)
+        kind = sniff(data)
+        if kind in ("gzip", "zip"):
+            raise CorruptFileError(name, f"nested {kind} inside gzip is not supported")
+    if kind == "fit":
+        from kneeload.io.fit import parse_fit
+
+        return parse_fit(data, name)
+    if kind == "gpx":
+        from kneeload.io.gpx import parse_gpx
+
+        return parse_gpx(data, name)
+    if kind == "tcx":
+        from kneeload.io.tcx import parse_tcx
+
+        return parse_tcx(data, name)
+    if kind == "zip":
+        raise NotAnActivityError(name, "zip archive: pass it to ingest, not parse")
+    raise CorruptFileError(name, "not a FIT, GPX or TCX file")
+
+
+def read_path(path: str | Path) -> list[RawActivity]:
+    """Read and parse one file from disk (never modified)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorruptFileError(str(path), f"cannot read: {exc.strerror}") from exc
+    return parse_bytes(data, str(path))
