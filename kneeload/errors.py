@@ -4,9 +4,9 @@
     ├── ActivityFileError        one input file could not be used (.path, .reason)
     │   ├── CorruptFileError     the bytes are not a readable FIT/GPX/TCX file
     │   ├── UnsafeFileError      refused for safety (entity bomb, inflation limit, ...)
-    │   └── NotAnActivityError   readable, but holds no activity (monitoring FIT, empty GPX)
+    │   └── NotAnActivityError   holds no activity (monitoring FIT, empty GPX)
     ├── ConfigError              kneeload.toml is wrong (.path, .key)
-    └── StoreError               the SQLite store cannot be opened or is from a newer release
+    └── StoreError               the store cannot be opened or is too new
 """
 
 from __future__ import annotations

@@ -58,9 +58,9 @@ class RawActivity:
 
     format: str  # "fit" | "gpx" | "tcx"
     samples: Samples
-    sport: str | None = None  # as the file names it: FIT enum name, TCX Sport, GPX <type>
+    sport: str | None = None  # as the file names it (FIT enum, TCX Sport, GPX type)
     sub_sport: str | None = None
-    start_utc: float | None = None  # epoch seconds; the file's own start when it has one
+    start_utc: float | None = None  # epoch s; the file's own start if any
     total_distance_m: float | None = None  # the file's own summary distance
     total_elapsed_s: float | None = None
     total_timer_s: float | None = None
