@@ -1,0 +1,177 @@
+"""Ingest: find files, skip the unchanged ones, parse the rest (in parallel), store.
+
+The expensive part (decoding, summarising, compressing samples) runs in worker
+processes that hand back compact results: one summary row and one compressed
+samples blob per activity. The main process alone writes to the store, one
+transaction per batch, so an interrupted run loses at most the batch in flight
+and a re-run completes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kneeload.errors import ActivityFileError, NotAnActivityError
+from kneeload.io import parse_bytes
+from kneeload.io.sources import Source, iter_sources
+from kneeload.store import FileResult, ParsedActivity, Store, encode_samples
+
+#: Below this many files to parse, a process pool costs more than it saves.
+MIN_FILES_FOR_POOL = 24
+#: A batch is committed after this many files or this many seconds.
+BATCH_FILES = 250
+BATCH_SECONDS = 2.0
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did: counts and every file it could not fully use."""
+
+    files_seen: int = 0
+    ingested: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    partial: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``ingest --json`` document of INTERFACE.md."""
+        return {
+            "files_seen": self.files_seen,
+            "ingested": self.ingested,
+            "unchanged": self.unchanged,
+            "duplicates": self.duplicates,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "errors": [{"path": p, "error": r} for p, r in self.errors],
+            "partial": [{"path": p, "reason": r} for p, r in self.partial],
+        }
+
+
+def read_source(
+    source: Source, known_sha: str | None, default_tz: str | None
+) -> FileResult:
+    """Read, parse and summarise one file; never raises for a bad file."""
+    from kneeload.summary import summarise
+
+    base = {"key": source.key, "size": source.size, "mtime_ns": source.mtime_ns}
+    try:
+        data = source.read()
+    except ActivityFileError as exc:
+        return FileResult(**base, sha256=None, status="error", reason=exc.reason)
+    sha = hashlib.sha256(data).hexdigest()
+    if sha == known_sha:
+        return FileResult(**base, sha256=sha, status="unchanged")
+    try:
+        raws = parse_bytes(data, source.key)
+    except NotAnActivityError as exc:
+        return FileResult(**base, sha256=sha, status="skipped", reason=exc.reason)
+    except ActivityFileError as exc:
+        return FileResult(**base, sha256=sha, status="error", reason=exc.reason)
+    parsed, reasons = [], []
+    for raw in raws:
+        try:
+            activity, samples = summarise(raw, source.key, default_tz=default_tz)
+        except NotAnActivityError as exc:
+            reasons.append(exc.reason)
+            continue
+        activity.id = hashlib.sha256(f"{sha}:{raw.index}".encode()).hexdigest()[:16]
+        parsed.append(ParsedActivity(activity, encode_samples(samples)))
+    if not parsed:
+        reason = "; ".join(dict.fromkeys(reasons)) or "no activity in the file"
+        return FileResult(**base, sha256=sha, status="skipped", reason=reason)
+    partial = [p.activity.partial for p in parsed if p.activity.partial]
+    status = "partial" if partial else "ingested"
+    reason = "; ".join(partial) if partial else None
+    return FileResult(
+        **base, sha256=sha, status=status, reason=reason, activities=parsed
+    )
+
+
+def _read_star(args: tuple[Source, str | None, str | None]) -> FileResult:
+    return read_source(*args)
+
+
+def ingest(
+    paths: Iterable[str | Path],
+    store: Store,
+    *,
+    default_tz: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Bring every activity file under ``paths`` into ``store``, incrementally."""
+    report = IngestReport()
+    problems: list[ActivityFileError] = []
+    sources = list(iter_sources([Path(p) for p in paths], problems))
+    for problem in problems:
+        _note_problem(report, problem)
+    report.files_seen = len(sources) + len(problems)
+    index = store.file_index()
+    todo: list[tuple[Source, str | None, str | None]] = []
+    for source in sources:
+        known = index.get(source.key)
+        if (
+            known is not None
+            and known.status != "error"
+            and (known.size, known.mtime_ns) == (source.size, source.mtime_ns)
+        ):
+            report.unchanged += 1
+        else:
+            todo.append((source, known.sha256 if known else None, default_tz))
+    batch: list[FileResult] = []
+    started = time.monotonic()
+    for done, result in enumerate(_run(todo, workers), start=1):
+        _note_result(report, result)
+        batch.append(result)
+        if len(batch) >= BATCH_FILES or time.monotonic() - started > BATCH_SECONDS:
+            _commit(store, batch, report)
+            batch, started = [], time.monotonic()
+        if progress is not None:
+            progress(done, len(todo))
+    _commit(store, batch, report)
+    return report
+
+
+def _run(
+    todo: list[tuple[Source, str | None, str | None]], workers: int | None
+) -> Iterator[FileResult]:
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1 or len(todo) < MIN_FILES_FOR_POOL:
+        yield from map(_read_star, todo)
+        return
+    chunk = max(1, min(16, len(todo) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_read_star, todo, chunksize=chunk)
+
+
+def _commit(store: Store, batch: list[FileResult], report: IngestReport) -> None:
+    if batch:
+        outcome = store.write_batch(batch)
+        report.ingested += outcome.ingested
+        report.duplicates += outcome.duplicates
+
+
+def _note_result(report: IngestReport, result: FileResult) -> None:
+    if result.status == "unchanged":
+        report.unchanged += 1
+    elif result.status == "skipped":
+        report.skipped.append((result.key, result.reason or ""))
+    elif result.status == "error":
+        report.errors.append((result.key, result.reason or ""))
+    elif result.status == "partial":
+        report.partial.append((result.key, result.reason or ""))
+
+
+def _note_problem(report: IngestReport, problem: ActivityFileError) -> None:
+    if isinstance(problem, NotAnActivityError):
+        report.skipped.append((problem.path, problem.reason))
+    else:
+        report.errors.append((problem.path, problem.reason))
