@@ -1,0 +1,45 @@
+"""Shared fixtures: the real-device files folder, a fresh home, the CLI runner."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_DIR = REPO.parent / "shared" / "real_activities"
+SAMPLE_DIR = REPO / "sample_activities"
+
+
+def real_dir_or_skip() -> Path:
+    """The shared real-activity folder, or skip the test when it is absent."""
+    if not (REAL_DIR / "MANIFEST.tsv").exists():
+        pytest.skip(f"real device files not found at {REAL_DIR} (shared/ absent)")
+    return REAL_DIR
+
+
+def manifest_rows() -> list[dict[str, str]]:
+    """Rows of MANIFEST.tsv, or [] when the folder is absent."""
+    path = REAL_DIR / "MANIFEST.tsv"
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+@pytest.fixture
+def real_dir() -> Path:
+    """The shared real-activity folder (skips when absent)."""
+    return real_dir_or_skip()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty kneeload home folder."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    return folder
