@@ -258,7 +258,7 @@ class Store:
     def _insert_activity(
         self, cur: sqlite3.Cursor, file_key: str, parsed: ParsedActivity
     ) -> bool:
-        """Insert one activity; return False when it duplicates a richer one."""
+        """Insert one activity; return False when it duplicates another one."""
         act = parsed.activity
         if cur.execute("SELECT 1 FROM activities WHERE id = ?", (act.id,)).fetchone():
             return False  # the very same content, reached through another path
@@ -282,7 +282,7 @@ class Store:
             "INSERT OR REPLACE INTO samples VALUES (?, ?)",
             (act.id, parsed.samples_blob),
         )
-        return duplicate_of is None
+        return twin is None
 
     def activity_rows(
         self, *, include_duplicates: bool = False
