@@ -37,8 +37,9 @@ def sniff(data: bytes) -> str:
     return "unknown"
 
 
-def gunzip_bounded(data: bytes, name: str, limit: int = MAX_INFLATED_BYTES) -> bytes:
+def gunzip_bounded(data: bytes, name: str, limit: int | None = None) -> bytes:
     """Inflate a gzip stream, refusing one that would grow past ``limit`` bytes."""
+    limit = MAX_INFLATED_BYTES if limit is None else limit
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         out = inflater.decompress(data, limit + 1)

@@ -21,6 +21,7 @@ from kneeload.io import MAX_INFLATED_BYTES, ZIP_MAGIC
 #: named on the command line are always sniffed, whatever their name.
 ACTIVITY_SUFFIXES = (".fit", ".gpx", ".tcx", ".fit.gz", ".gpx.gz", ".tcx.gz")
 ZIP_SEPARATOR = "!"
+_TOO_BIG = "zip member inflates past {} MiB; refused"
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,10 @@ def read_zip_member(archive: Path, member: str, label: str) -> bytes:
     except (zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
         raise CorruptFileError(label, f"cannot read zip member: {exc}") from exc
     if len(data) > MAX_INFLATED_BYTES:
-        raise UnsafeFileError(label, "zip member inflates past 512 MiB; refused")
+        raise UnsafeFileError(
+            label,
+            _TOO_BIG.format(MAX_INFLATED_BYTES // 2**20),
+        )
     return data
 
 
@@ -130,7 +134,10 @@ def _zip_sources(
             problems.append(CorruptFileError(label, "zip inside a zip is not read"))
         elif info.file_size > MAX_INFLATED_BYTES:
             problems.append(
-                UnsafeFileError(label, "zip member inflates past 512 MiB; refused")
+                UnsafeFileError(
+                    label,
+                    _TOO_BIG.format(MAX_INFLATED_BYTES // 2**20),
+                )
             )
         else:
             yield Source(
