@@ -117,6 +117,6 @@ def test_bad_config_is_a_usage_error(home: Path, tmp_path: Path) -> None:
 
 
 def test_missing_path_is_reported_not_fatal(home: Path, tmp_path: Path) -> None:
-    code, out, err = _run(home, "ingest", str(tmp_path / "nope"), "--json")
+    code, out, _ = _run(home, "ingest", str(tmp_path / "nope"), "--json")
     assert code == 0
     assert json.loads(out)["errors"][0]["error"] == "no such file or folder"
