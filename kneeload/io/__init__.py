@@ -32,8 +32,8 @@ def sniff(data: bytes) -> str:
     if head.startswith(b"<"):
         if b"<gpx" in head:
             return "gpx"
-        if b"<trainingcenterdatabase" in head:
-            return "tcx"
+        if b"<trainingcenterdatabase" in head or b"<activities" in head:
+            return "tcx"  # a bare <Activities> root is a damaged TCX export
     return "unknown"
 
 
