@@ -26,8 +26,8 @@ from kneeload.store import FileResult, ParsedActivity, Store, encode_samples
 #: Below this many files to parse, a process pool costs more than it saves.
 MIN_FILES_FOR_POOL = 24
 #: A batch is committed after this many files or this many seconds.
-BATCH_FILES = 250
-BATCH_SECONDS = 2.0
+BATCH_FILES = 50
+BATCH_SECONDS = 1.0
 
 
 @dataclass
@@ -125,7 +125,10 @@ def ingest(
         ):
             report.unchanged += 1
         else:
-            todo.append((source, known.sha256 if known else None, default_tz))
+            # a file that failed before is re-read even if unchanged: a newer
+            # kneeload may read it now, and its error is reported again
+            retry = known is None or known.status == "error"
+            todo.append((source, None if retry else known.sha256, default_tz))
     batch: list[FileResult] = []
     started = time.monotonic()
     for done, result in enumerate(_run(todo, workers), start=1):

@@ -265,8 +265,8 @@ class Store:
         duplicate_of = None
         twin = _find_twin(cur, act)
         if twin is not None:
-            twin_id, twin_richness = twin
-            if act.richness > twin_richness:
+            twin_id, twin_rank = twin
+            if _rank(act.richness, act.partial) > twin_rank:
                 cur.execute(
                     "UPDATE activities SET duplicate_of = ? "
                     "WHERE id = ? OR duplicate_of = ?",
@@ -325,17 +325,31 @@ def _delete_activity(cur: sqlite3.Cursor, activity_id: str) -> None:
 
 
 def _find_twin(cur: sqlite3.Cursor, act: Activity) -> tuple[str, int] | None:
+    """The kept activity ``act`` duplicates, with its rank (richness, -1 if partial).
+
+    Two recordings are one run when they start within 2 minutes and their spans
+    overlap by >= 90 % of the longer one; a partial (truncated) file only has to
+    lie >= 90 % inside the other, since its end is missing, not different.
+    """
     rows = cur.execute(
-        "SELECT id, start_utc, elapsed_s, richness FROM activities "
+        "SELECT id, start_utc, elapsed_s, richness, partial FROM activities "
         "WHERE duplicate_of IS NULL AND start_utc BETWEEN ? AND ?",
         (act.start_utc - DEDUPE_START_S, act.start_utc + DEDUPE_START_S),
     ).fetchall()
-    for twin_id, start, elapsed, richness in rows:
-        if overlap_share(act.start_utc, act.elapsed_s, start, elapsed or 0.0) >= (
-            DEDUPE_OVERLAP
-        ):
-            return twin_id, richness
+    for twin_id, start, elapsed, richness, partial in rows:
+        elapsed = elapsed or 0.0
+        share = overlap_share(act.start_utc, act.elapsed_s, start, elapsed)
+        if act.partial or partial:
+            shorter = min(act.elapsed_s, elapsed)
+            share = share * max(act.elapsed_s, elapsed) / shorter if shorter > 0 else 0
+        if share >= DEDUPE_OVERLAP:
+            return twin_id, _rank(richness, partial)
     return None
+
+
+def _rank(richness: int, partial: str | None) -> int:
+    """Which copy to keep: a complete file beats a partial one, then richness."""
+    return -1 if partial else richness
 
 
 def overlap_share(start_a: float, dur_a: float, start_b: float, dur_b: float) -> float:

@@ -149,7 +149,7 @@ def test_parallel_and_serial_ingest_agree(tmp_path: Path) -> None:
 def test_killed_ingest_leaves_a_usable_store_and_rerun_completes(
     tmp_path: Path,
 ) -> None:
-    folder = _corpus(tmp_path, 120)
+    folder = _corpus(tmp_path, 200)
     home = tmp_path / "home"
     env = {**os.environ, "KNEELOAD_HOME": str(home)}
     cmd = [sys.executable, "-m", "kneeload", "ingest", str(folder), "--workers", "1"]
@@ -162,12 +162,12 @@ def test_killed_ingest_leaves_a_usable_store_and_rerun_completes(
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial_count = _count(home)
-    assert 0 < partial_count < 120
+    assert 0 < partial_count < 200
     with sqlite3.connect(home / "kneeload.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     done = subprocess.run([*cmd, "--json"], env=env, capture_output=True, check=True)
-    assert b'"ingested": ' + str(120 - partial_count).encode() in done.stdout
-    assert _count(home) == 120
+    assert b'"ingested": ' + str(200 - partial_count).encode() in done.stdout
+    assert _count(home) == 200
 
 
 def _count(home: Path) -> int:
