@@ -40,7 +40,10 @@ class AthleteSettings:
     hr_rest: float | None = _t(None, "bpm; unset = 60 bpm, a conservative default")
     units: str = _t("km", "km or mi; human tables only, JSON is always SI")
     timezone: str | None = _t(None, "IANA name; only when a file has no offset/GPS")
-    race_date: date | None = _t(None, "YYYY-MM-DD; taper window D-21...D+7 (RULES §7)")
+    race_date: date | None = field(
+        default=None,
+        metadata={"cite": "YYYY-MM-DD; taper window D-21...D+7 (RULES §7)"},
+    )
     race_distance: str | None = _t(None, "e.g. marathon; context only")
 
 
@@ -158,6 +161,7 @@ class CadenceSuggestSettings:
     low_factor: float = _t(1.05, "RULES §6.3: Heiderscheit 2011 (+5 %)")
     high_factor: float = _t(1.10, "RULES §6.3: Lenhart 2014; Bramah 2019 (+10 %)")
     min_runs: int = _t(3, "runs with steady easy segments needed (C)")
+    window_weeks: int = _t(4, "easy cadence from the last 4 weeks (C)")
 
 
 @dataclass(frozen=True)
@@ -201,9 +205,7 @@ class Thresholds:
     acwr_low: AcwrLowSettings = field(default_factory=AcwrLowSettings)
     session_spike: SessionSpikeSettings = field(default_factory=SessionSpikeSettings)
     weekly_ramp: WeeklyRampSettings = field(default_factory=WeeklyRampSettings)
-    intensity_ramp: IntensityRampSettings = field(
-        default_factory=IntensityRampSettings
-    )
+    intensity_ramp: IntensityRampSettings = field(default_factory=IntensityRampSettings)
     monotony_high: MonotonyHighSettings = field(default_factory=MonotonyHighSettings)
     cadence_low: CadenceLowSettings = field(default_factory=CadenceLowSettings)
     cadence_suggest: CadenceSuggestSettings = field(

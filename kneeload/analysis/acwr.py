@@ -1,0 +1,137 @@
+"""R-ACWR: acute:chronic workload ratio, three variants side by side (RULES §3).
+
+Contested metric: all three are computed, the rolling uncoupled one is shown by
+default, and the ratio is suppressed (value null, ``acwr_status`` says why) when
+history is short, chronic load tiny, after a break or inside a taper window.
+Input is a continuous daily load series (rest days = 0), e.g. running km.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from kneeload.config import Settings
+
+STATUSES: tuple[str, ...] = (
+    "ok",
+    "insufficient_history",
+    "taper",
+    "after_break",
+    "low_chronic",
+)
+
+
+def _ratio(acute: pd.Series, chronic: pd.Series) -> pd.Series:
+    """acute/chronic; NaN where the chronic load is zero (no usual load to compare)."""
+    out = acute / chronic.where(chronic > 0)
+    return out.rename("acwr")
+
+
+def rolling_coupled(load: pd.Series, *, acute: int = 7, chronic: int = 28) -> pd.Series:
+    """Rolling coupled ACWR: mean(L[t-6..t]) / mean(L[t-27..t]) (Hulin 2014)."""
+    a = load.rolling(acute, min_periods=acute).mean()
+    c = load.rolling(chronic, min_periods=chronic).mean()
+    return _ratio(a, c)
+
+
+def rolling_uncoupled(
+    load: pd.Series, *, acute: int = 7, chronic: int = 28
+) -> pd.Series:
+    """Rolling uncoupled ACWR: mean(L[t-6..t]) / mean(L[t-27..t-7]) (Lolli 2019)."""
+    a = load.rolling(acute, min_periods=acute).mean()
+    window = chronic - acute
+    c = load.shift(acute).rolling(window, min_periods=window).mean()
+    return _ratio(a, c)
+
+
+def ewma_acwr(
+    load: pd.Series, *, acute: int = 7, chronic: int = 28, seed_days: int = 28
+) -> pd.Series:
+    """EWMA ACWR, λ = 2/(N+1) (Williams 2017); both averages seeded before day 1.
+
+    The seed is the mean daily load of days 1..``seed_days`` (RULES §3), which
+    removes the initial-load problem of seeding with day 1; values before day
+    ``chronic`` are NaN (provisional until day 42, see ``acwr_frame``).
+    """
+    if load.empty:
+        return load.astype(float).rename("acwr")
+    seed = float(load.iloc[:seed_days].mean())
+    padded = np.concatenate([[seed], load.to_numpy(dtype=float)])
+    series = pd.Series(padded)
+    e_a = series.ewm(alpha=2.0 / (acute + 1), adjust=False).mean().to_numpy()[1:]
+    e_c = series.ewm(alpha=2.0 / (chronic + 1), adjust=False).mean().to_numpy()[1:]
+    ratio = _ratio(pd.Series(e_a, index=load.index), pd.Series(e_c, index=load.index))
+    ratio.iloc[: chronic - 1] = np.nan
+    return ratio
+
+
+def acwr_frame(load: pd.Series, *, settings: Settings) -> pd.DataFrame:
+    """All three ACWR variants, acute/chronic km and the gating status, per day."""
+    cfg = settings.thresholds.acwr
+    acute, chronic = cfg.acute_days, cfg.chronic_days
+    frame = pd.DataFrame(
+        {
+            "acute_km": load.rolling(acute, min_periods=1).sum(),
+            "chronic_km_per_week": load.rolling(chronic, min_periods=1).sum()
+            * (7.0 / chronic),
+            "uncoupled": rolling_uncoupled(load, acute=acute, chronic=chronic),
+            "coupled": rolling_coupled(load, acute=acute, chronic=chronic),
+            "ewma": ewma_acwr(load, acute=acute, chronic=chronic, seed_days=chronic),
+        },
+        index=load.index,
+    )
+    frame["acwr_status"] = acwr_status_series(load, settings=settings)
+    frame["ewma_provisional"] = np.arange(len(load)) + 1 < cfg.ewma_final_days
+    return frame
+
+
+def acwr_status_series(load: pd.Series, *, settings: Settings) -> pd.Series:
+    """Per-day gating status (first match wins, in the order of ``STATUSES``)."""
+    cfg = settings.thresholds.acwr
+    n = len(load)
+    day_number = np.arange(n) + 1
+    chronic_week = load.rolling(cfg.chronic_days, min_periods=1).sum().to_numpy()
+    chronic_week = chronic_week * (7.0 / cfg.chronic_days)
+    conditions = [
+        day_number < cfg.min_history_days,
+        _in_taper(load.index, settings),
+        _after_break(load, cfg.break_days, cfg.after_break_days),
+        chronic_week < cfg.low_chronic_km_per_week,
+    ]
+    status = np.select(conditions, list(STATUSES[1:]), default="ok")
+    return pd.Series(status, index=load.index, name="acwr_status")
+
+
+def _in_taper(index: pd.Index, settings: Settings) -> np.ndarray:
+    """True inside the configured race window D-21 … D+7 (RULES §7)."""
+    race = settings.athlete.race_date
+    if race is None:
+        return np.zeros(len(index), dtype=bool)
+    cfg = settings.thresholds.acwr
+    days = (pd.DatetimeIndex(index) - pd.Timestamp(race)).days.to_numpy()
+    return (days >= -cfg.taper_before_days) & (days <= cfg.taper_after_days)
+
+
+def _after_break(load: pd.Series, break_days: int, after_days: int) -> np.ndarray:
+    """True on the first ``after_days`` days after a ≥ ``break_days`` zero streak."""
+    zero = load.to_numpy() <= 0
+    group = np.cumsum(~zero)  # a zero streak shares the id of the day before it
+    streak = pd.Series(zero.astype(int)).groupby(group).transform("sum").to_numpy()
+    prev_streak = np.concatenate([[0], streak[:-1]])
+    prev_zero = np.concatenate([[False], zero[:-1]])
+    restart = (~zero) & prev_zero & (prev_streak >= break_days)
+    positions = np.where(restart, np.arange(len(zero)), np.nan)
+    last = pd.Series(positions).ffill().to_numpy()
+    since = np.arange(len(zero)) - last
+    return np.nan_to_num(since, nan=np.inf) < after_days
+
+
+def acwr_status(load: pd.Series, *, settings: Settings, as_of: date) -> str:
+    """The gating status on ``as_of`` ('ok' or why the ratio is suppressed)."""
+    upto = load.loc[: pd.Timestamp(as_of)]
+    if upto.empty:
+        return "insufficient_history"
+    return str(acwr_status_series(upto, settings=settings).iloc[-1])

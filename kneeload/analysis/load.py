@@ -1,0 +1,148 @@
+"""Per-session internal load from heart-rate histograms (RULES §2 L3, L6).
+
+Each activity carries ``hr_hist``: seconds spent at each whole bpm 0..255. Banister
+TRIMP and high-intensity minutes for any HR max/rest/sex come from it without
+re-reading files, so a settings change takes effect at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from kneeload.config import AthleteSettings, Settings
+
+#: Banister exponential TRIMP constants (a, b) by sex (Morton et al. 1990; RULES L3).
+TRIMP_CONSTANTS: dict[str, tuple[float, float]] = {
+    "male": (0.64, 1.92),
+    "female": (0.86, 1.67),
+}
+#: Resting HR used when none is configured: a conservative adult value. A higher
+#: rest shrinks the heart-rate reserve fraction, so TRIMP is not overstated.
+DEFAULT_HR_REST = 60.0
+#: HR max used when neither config nor data give one (no HR in any activity).
+DEFAULT_HR_MAX = 190.0
+HIST_BINS = 256
+
+
+@dataclass(frozen=True)
+class HeartRateProfile:
+    """HR max/rest and sex used for TRIMP, with where each value came from."""
+
+    hr_max: float
+    hr_rest: float
+    sex: str
+    hr_max_source: str  # "config" | "estimated" | "default"
+    hr_rest_source: str  # "config" | "default"
+    sex_source: str  # "config" | "default"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def lthr(self) -> float:
+        """Default lactate-threshold HR: rest + 0.85·(max - rest) (RULES L6)."""
+        return lthr(self.hr_rest, self.hr_max)
+
+
+def lthr(hr_rest: float, hr_max: float, fraction: float = 0.85) -> float:
+    """LTHR = HR_rest + fraction·(HR_max - HR_rest), Elevate's default (RULES L6)."""
+    return hr_rest + fraction * (hr_max - hr_rest)
+
+
+def trimp_weights(*, hr_rest: float, hr_max: float, sex: str | None) -> np.ndarray:
+    """TRIMP per minute at each whole bpm 0..255: x·a·e^(b·x), x = HRR fraction."""
+    a, b = TRIMP_CONSTANTS.get(sex or "male", TRIMP_CONSTANTS["male"])
+    bpm = np.arange(HIST_BINS, dtype=float)
+    x = np.clip((bpm - hr_rest) / (hr_max - hr_rest), 0.0, 1.0)
+    return x * a * np.exp(b * x)
+
+
+def trimp_from_hist(
+    hist: np.ndarray, *, hr_rest: float, hr_max: float, sex: str | None
+) -> float:
+    """Banister TRIMP of one session from its seconds-per-bpm histogram.
+
+    Sex ``None`` uses the male constants (RULES L3); the caller labels that.
+    """
+    w = trimp_weights(hr_rest=hr_rest, hr_max=hr_max, sex=sex)
+    return float(np.asarray(hist, dtype=float) @ w / 60.0)
+
+
+def high_intensity_s(hist: np.ndarray, *, threshold_bpm: float) -> float:
+    """Seconds at or above ``threshold_bpm`` (whole-bpm bins)."""
+    start = max(0, math.ceil(threshold_bpm))
+    return float(np.asarray(hist, dtype=float)[start:].sum())
+
+
+def hist_matrix(hists: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack an object column of histograms into (n, 256); rows without one are 0."""
+    has = np.array([h is not None and len(h) == HIST_BINS for h in hists], dtype=bool)
+    mat = np.zeros((len(hists), HIST_BINS), dtype=float)
+    if has.any():
+        mat[has] = np.stack(
+            [np.asarray(h, dtype=float) for h, k in zip(hists, has, strict=True) if k]
+        )
+    return mat, has
+
+
+def heart_rate_profile(
+    activities: pd.DataFrame, *, athlete: AthleteSettings
+) -> HeartRateProfile:
+    """Resolve HR max/rest/sex from config, else estimate from the data and say so."""
+    notes: list[str] = []
+    if athlete.hr_max is not None:
+        hr_max, max_src = float(athlete.hr_max), "config"
+    else:
+        maxima = pd.Series(dtype=float)
+        if "max_hr" in activities:
+            maxima = pd.to_numeric(activities["max_hr"], errors="coerce").dropna()
+        if len(maxima):
+            hr_max, max_src = float(np.percentile(maxima, 99)), "estimated"
+            notes.append(
+                f"HR max {hr_max:.0f} bpm estimated as the 99th percentile of "
+                "activity maxima; set [athlete] hr_max for accurate TRIMP"
+            )
+        else:
+            hr_max, max_src = DEFAULT_HR_MAX, "default"
+            notes.append(f"HR max unknown; using {DEFAULT_HR_MAX:.0f} bpm")
+    hr_rest, rest_src = _resting(athlete, notes)
+    if hr_max <= hr_rest + 20:
+        notes.append("HR max barely above HR rest; TRIMP is unreliable")
+        hr_max = hr_rest + 20
+    sex, sex_src = (athlete.sex, "config") if athlete.sex else ("male", "default")
+    if sex_src == "default":
+        notes.append("sex not set; TRIMP uses the male constants (RULES L3)")
+    return HeartRateProfile(hr_max, hr_rest, sex, max_src, rest_src, sex_src, notes)
+
+
+def _resting(athlete: AthleteSettings, notes: list[str]) -> tuple[float, str]:
+    if athlete.hr_rest is not None:
+        return float(athlete.hr_rest), "config"
+    notes.append(f"HR rest not set; using a conservative {DEFAULT_HR_REST:.0f} bpm")
+    return DEFAULT_HR_REST, "default"
+
+
+def session_trimp_hi(
+    activities: pd.DataFrame, profile: HeartRateProfile, *, lthr_fraction: float = 0.85
+) -> pd.DataFrame:
+    """Per-activity TRIMP and high-intensity seconds (NaN where no HR histogram)."""
+    mat, has = hist_matrix(list(activities["hr_hist"]))
+    w = trimp_weights(hr_rest=profile.hr_rest, hr_max=profile.hr_max, sex=profile.sex)
+    trimp = mat @ w / 60.0
+    start = max(0, math.ceil(lthr(profile.hr_rest, profile.hr_max, lthr_fraction)))
+    hi = mat[:, start:].sum(axis=1)
+    return pd.DataFrame(
+        {"trimp": np.where(has, trimp, np.nan), "hi_s": np.where(has, hi, np.nan)},
+        index=activities.index,
+    )
+
+
+def add_trimp(activities: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
+    """A copy of ``activities`` with a ``trimp`` column (NaN where no HR histogram)."""
+    profile = heart_rate_profile(activities, athlete=settings.athlete)
+    fraction = settings.thresholds.intensity_ramp.lthr_fraction
+    loads = session_trimp_hi(activities, profile, lthr_fraction=fraction)
+    return activities.assign(trimp=loads["trimp"])

@@ -1,0 +1,117 @@
+"""kneeload.toml: defaults, validation, secrets, and the init/show renderings."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from kneeload.config import Settings, Thresholds, load_settings, render_config_toml
+from kneeload.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "kneeload.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_missing_file_gives_defaults(tmp_path: Path) -> None:
+    s = load_settings(tmp_path / "absent.toml")
+    assert s.thresholds == Thresholds()
+    assert s.athlete.sex is None and s.file_keys == frozenset()
+    # RULES defaults spot-checked against the text of RULES.md
+    t = s.thresholds
+    assert (
+        t.session_spike.caution_ratio == 1.10 and t.session_spike.warning_ratio == 2.0
+    )
+    assert (t.weekly_ramp.info_pct, t.weekly_ramp.caution_pct) == (20.0, 30.0)
+    assert (t.acwr_high.info_above, t.acwr_high.caution_above) == (1.3, 1.5)
+    assert t.acwr.low_chronic_km_per_week == 10.0 and t.acwr.break_days == 14
+    assert t.cadence_low.base_spm == 160.0 and t.cadence_low.slope_spm_per_kmh == 3.0
+
+
+def test_values_from_file_and_sources(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[athlete]\nsex = "female"\nhr_max = 188\nrace_date = 2026-10-04\n'
+        '[email]\nto = ["a@example.org"]\n'
+        "[thresholds.session_spike]\ncaution_ratio = 1.2\n",
+    )
+    s = load_settings(path)
+    assert s.athlete.sex == "female"
+    assert s.athlete.hr_max == 188.0 and isinstance(s.athlete.hr_max, float)
+    assert s.athlete.race_date == date(2026, 10, 4)
+    assert s.email.to == ("a@example.org",)
+    assert s.thresholds.session_spike.caution_ratio == 1.2
+    assert s.thresholds.session_spike.warning_ratio == 2.0
+    assert "thresholds.session_spike.caution_ratio" in s.file_keys
+    shown = render_config_toml(s, commented=False)
+    assert "caution_ratio = 1.2    # file;" in shown
+    assert "warning_ratio = 2.0    # default;" in shown
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[thresholds.session_spike]\nbogus = 1\n", "thresholds.session_spike.bogus"),
+        ("[thresholds.nosuchrule]\nx = 1\n", "thresholds.nosuchrule"),
+        ("[athlete]\nhr_max = 'high'\n", "athlete.hr_max"),
+        ("[athlete]\nsex = 'x'\n", "athlete.sex"),
+        ("[athlete]\ntimezone = 'Mars/Olympus'\n", "athlete.timezone"),
+        ("[email]\nport = 5.5\n", "email.port"),
+        ("[email]\npassword = 'hunter2'\n", "email.password"),
+        ("[weekly]\n", "weekly"),
+        ("athlete = 3\n", "athlete"),
+        (
+            "[thresholds.weekly_ramp]\ncaution_pct = true\n",
+            "thresholds.weekly_ramp.caution_pct",
+        ),
+    ],
+    ids=[
+        "unknown-threshold",
+        "unknown-rule",
+        "wrong-type",
+        "bad-choice",
+        "bad-tz",
+        "float-port",
+        "password-in-file",
+        "unknown-section",
+        "not-a-table",
+        "bool-not-number",
+    ],
+)
+def test_bad_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert info.value.key == key
+    assert info.value.path == str(path)
+
+
+def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(write(tmp_path, "[athlete\n"))
+
+
+def test_init_template_lists_every_key_and_loads_to_defaults(tmp_path: Path) -> None:
+    text = render_config_toml(Settings(), commented=True)
+    for table in dataclasses.fields(Thresholds):
+        assert f"[thresholds.{table.name}]" in text
+        for f in dataclasses.fields(getattr(Thresholds(), table.name)):
+            assert f"# {f.name} = " in text
+    assert "RULES §4" in text and "Frandsen 2025" in text
+    tomllib.loads(text)  # valid TOML
+    s = load_settings(write(tmp_path, text))
+    assert s.thresholds == Thresholds() and s.file_keys == frozenset()
+
+
+def test_show_output_round_trips(tmp_path: Path) -> None:
+    path = write(tmp_path, "[thresholds.acwr_high]\ncaution_above = 1.6\n")
+    shown = render_config_toml(load_settings(path), commented=False)
+    again = load_settings(write(tmp_path, shown))
+    assert again.thresholds.acwr_high.caution_above == 1.6
+    assert again.thresholds == load_settings(path).thresholds
