@@ -1,0 +1,1 @@
+"""Click commands that live outside ``kneeload.cli``; registered there."""
