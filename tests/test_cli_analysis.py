@@ -1,0 +1,100 @@
+"""check, cadence and config on the command line, against the sample block."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kneeload.cli import cli
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_activities"
+
+
+def _run(home: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--home", str(home), *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    code, _, _ = _run(home, "ingest", str(SAMPLES))
+    assert code == 0
+    return home
+
+
+def test_check_json_contract_on_the_spike_week(sample_home: Path) -> None:
+    code, out, _ = _run(sample_home, "check", "--as-of", "2026-08-30", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["as_of"] == "2026-08-30"
+    assert set(doc["load"]) >= {
+        "acute_km",
+        "chronic_km_per_week",
+        "acwr",
+        "acwr_status",
+    }
+    assert set(doc["load"]["acwr"]) == {"uncoupled", "coupled", "ewma"}
+    rules = {f["rule"]: f for f in doc["flags"]}
+    # the sample's ramp week: 49 km after 35 km (index.toml) -> +40 %, in percent
+    assert rules["weekly_ramp"]["value"] == pytest.approx(100 * (49 / 35 - 1), abs=1)
+    # its long run: 19 km after a 14 km longest run -> 1.357
+    assert rules["session_spike"]["value"] == pytest.approx(19 / 14, abs=0.01)
+    for flag in doc["flags"]:
+        assert set(flag) == {
+            "rule",
+            "severity",
+            "date",
+            "value",
+            "threshold",
+            "message",
+            "evidence",
+        }
+        assert flag["severity"] in ("info", "caution", "warning")
+        assert flag["evidence"] and all(e["citation"] for e in flag["evidence"])
+        assert "cause" not in flag["message"].lower()
+
+
+def test_check_before_28_days_has_no_ratio(sample_home: Path) -> None:
+    _, out, _ = _run(sample_home, "check", "--as-of", "2026-08-10", "--json")
+    doc = json.loads(out)
+    assert doc["load"]["acwr_status"] == "insufficient_history"
+    assert set(doc["load"]["acwr"].values()) == {None}
+
+
+def test_check_human_output_names_flags_and_evidence(sample_home: Path) -> None:
+    code, out, _ = _run(sample_home, "check", "--as-of", "2026-08-30")
+    assert code == 0
+    assert "session_spike" in out and "Frandsen" in out
+    assert "weekly_ramp" in out
+
+
+def test_cadence_suggestion_in_the_low_cadence_stretch(sample_home: Path) -> None:
+    code, out, _ = _run(sample_home, "cadence", "--as-of", "2026-09-20", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    easy = doc["easy_cadence_spm"]
+    assert 150 <= easy <= 158  # the sample runs these weeks at ~154 steps/min
+    lo, hi = doc["target_spm"]
+    assert lo == 2 * round(easy * 1.05 / 2) and hi == 2 * round(easy * 1.10 / 2)
+    assert doc["low"] is True
+
+
+def test_config_init_show_path(home: Path) -> None:
+    code, out, _ = _run(home, "config", "path")
+    assert out.strip() == str(home / "kneeload.toml")
+    code, out, _ = _run(home, "config", "init")
+    assert code == 0 and (home / "kneeload.toml").exists()
+    code, _, err = _run(home, "config", "init")
+    assert code == 1 and "--force" in err
+    code, out, _ = _run(home, "config", "show")
+    assert code == 0
+    assert "session_spike" in out and "Frandsen" in out
+    (home / "kneeload.toml").write_text("[thresholds.session_spike]\nratio = 'x'\n")
+    code, _, err = _run(home, "config", "show")
+    assert code == 2 and "session_spike" in err
