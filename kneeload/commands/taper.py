@@ -1,0 +1,113 @@
+"""``kneeload taper``: the pre-race taper check (RULES §7, INTERFACE.md)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import click
+
+from kneeload.analysis.taper import (
+    MARATHON_M,
+    TaperResult,
+    parse_race_distance,
+    taper_check,
+)
+from kneeload.analysis.taper_text import render_taper
+from kneeload.cli import Context, echo_json, load_activities, parse_day, pass_ctx, warn
+from kneeload.errors import KneeloadError
+from kneeload.notes import (
+    KneeAdvice,
+    add_knee_pain,
+    knee_taper_advice,
+    latest_knee_pain,
+    load_knee_pain,
+)
+
+
+@click.command()
+@click.option("--race-date", metavar="DATE", help="Race day [config race_date].")
+@click.option(
+    "--race-distance",
+    metavar="DIST",
+    help="marathon, half, 10k, 5k or km [config race_distance, else marathon].",
+)
+@click.option("--as-of", metavar="DATE", help="Evaluation day [today].")
+@click.option(
+    "--knee-pain",
+    type=click.IntRange(0, 10),
+    metavar="0-10",
+    help="Note today's (--as-of) knee pain; it stays in notes.json in the home.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def taper(
+    obj: Context,
+    race_date: str | None,
+    race_distance: str | None,
+    as_of: str | None,
+    knee_pain: int | None,
+    as_json: bool,
+) -> None:
+    """Check the taper before a race: weekly km against your usual weeks.
+
+    Weeks are the 7-day blocks before race day (week -1 = the 7 days before the
+    race). The baseline is your mean of weeks -7 to -4. Weeks still to come show
+    the km range that keeps the taper on track.
+
+    \b
+    Example:
+        kneeload taper --race-date 2026-11-15
+        kneeload taper --knee-pain 3 --json
+    """
+    settings = obj.settings
+    race = parse_day(race_date, "--race-date") or settings.athlete.race_date
+    if race is None:
+        raise click.UsageError(
+            "no race date: pass --race-date YYYY-MM-DD or set [athlete] race_date"
+        )
+    distance = _distance(race_distance or settings.athlete.race_distance)
+    day = parse_day(as_of, "--as-of") or date.today()
+    result = taper_check(
+        load_activities(obj),
+        settings=settings,
+        race_date=race,
+        as_of=day,
+        race_distance_m=distance,
+    )
+    advice = _knee_advice(obj, knee_pain, day, race)
+    if as_json:
+        echo_json(taper_json(result, advice))
+        return
+    click.echo(render_taper(result, settings.athlete.units, advice))
+
+
+def _distance(text: str | None) -> float:
+    if text is None:
+        return MARATHON_M
+    try:
+        return parse_race_distance(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--race-distance") from exc
+
+
+def _knee_advice(
+    obj: Context, score: int | None, day: date, race: date
+) -> KneeAdvice | None:
+    """Record a new note if given, then advice for the latest pain in the window."""
+    try:
+        if score is not None:
+            add_knee_pain(obj.home, day, score)
+            warn(f"noted knee pain {score}/10 on {day.isoformat()}")
+        notes = load_knee_pain(obj.home)
+    except (KneeloadError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    note = latest_knee_pain(notes, start=race - timedelta(days=21), end=day)
+    return knee_taper_advice(note) if note else None
+
+
+def taper_json(result: TaperResult, advice: KneeAdvice | None) -> dict[str, Any]:
+    """The ``taper --json`` document with the knee advice (null when none)."""
+    document = result.to_json()
+    document["knee_advice"] = advice.to_json() if advice else None
+    return document
