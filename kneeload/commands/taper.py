@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from kneeload.analysis.taper import (
-    MARATHON_M,
-    TaperResult,
-    parse_race_distance,
-    taper_check,
-)
-from kneeload.analysis.taper_text import render_taper
 from kneeload.cli import Context, echo_json, load_activities, parse_day, pass_ctx, warn
 from kneeload.errors import KneeloadError
-from kneeload.notes import (
-    KneeAdvice,
-    add_knee_pain,
-    knee_taper_advice,
-    latest_knee_pain,
-    load_knee_pain,
-)
+
+if TYPE_CHECKING:  # the analysis imports pandas: keep `kneeload --help` fast
+    from kneeload.analysis.taper import TaperResult
+    from kneeload.notes import KneeAdvice
 
 
 @click.command()
@@ -60,6 +50,9 @@ def taper(
         kneeload taper --race-date 2026-11-15
         kneeload taper --knee-pain 3 --json
     """
+    from kneeload.analysis.taper import taper_check
+    from kneeload.analysis.taper_text import render_taper
+
     settings = obj.settings
     race = parse_day(race_date, "--race-date") or settings.athlete.race_date
     if race is None:
@@ -83,6 +76,8 @@ def taper(
 
 
 def _distance(text: str | None) -> float:
+    from kneeload.analysis.taper import MARATHON_M, parse_race_distance
+
     if text is None:
         return MARATHON_M
     try:
@@ -95,6 +90,13 @@ def _knee_advice(
     obj: Context, score: int | None, day: date, race: date
 ) -> KneeAdvice | None:
     """Record a new note if given, then advice for the latest pain in the window."""
+    from kneeload.notes import (
+        add_knee_pain,
+        knee_taper_advice,
+        latest_knee_pain,
+        load_knee_pain,
+    )
+
     try:
         if score is not None:
             add_knee_pain(obj.home, day, score)
