@@ -1,12 +1,12 @@
 """Exceptions raised by kneeload.
 
-    KneeloadError
-    ├── ActivityFileError        one input file could not be used (.path, .reason)
-    │   ├── CorruptFileError     the bytes are not a readable FIT/GPX/TCX file
-    │   ├── UnsafeFileError      refused for safety (entity bomb, inflation limit, ...)
-    │   └── NotAnActivityError   holds no activity (monitoring FIT, empty GPX)
-    ├── ConfigError              kneeload.toml is wrong (.path, .key)
-    └── StoreError               the store cannot be opened or is too new
+KneeloadError
+├── ActivityFileError        one input file could not be used (.path, .reason)
+│   ├── CorruptFileError     the bytes are not a readable FIT/GPX/TCX file
+│   ├── UnsafeFileError      refused for safety (entity bomb, inflation limit, ...)
+│   └── NotAnActivityError   holds no activity (monitoring FIT, empty GPX)
+├── ConfigError              kneeload.toml is wrong (.path, .key)
+└── StoreError               the store cannot be opened or is too new
 """
 
 from __future__ import annotations

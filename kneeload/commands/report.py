@@ -1,0 +1,159 @@
+"""``kneeload report``: ingest, build the weekly report, write it, email it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kneeload.cli import Context, load_activities, parse_day, pass_ctx, run_ingest, warn
+from kneeload.errors import KneeloadError
+
+CHART_NAMES = ("acwr", "weekly_km", "cadence", "descent")
+
+
+def last_complete_week_end(today: date) -> date:
+    """The Sunday ending the last complete Monday-Sunday week before ``today``."""
+    return today - timedelta(days=today.weekday() + 1)
+
+
+def week_end_of(day: date) -> date:
+    """The Sunday of the Monday-Sunday week that contains ``day``."""
+    return day + timedelta(days=6 - day.weekday())
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for report.html, report.txt and the charts [HOME/report].",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="DATE",
+    help="Report the Monday-Sunday week containing DATE (YYYY-MM-DD) "
+    "[the last complete week].",
+)
+@click.option(
+    "--email",
+    "emails",
+    metavar="ADDR",
+    multiple=True,
+    help="Send the report to ADDR (repeatable) [[email] to].",
+)
+@click.option(
+    "--eml",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the email message to FILE instead of sending it.",
+)
+@click.option(
+    "--no-email", is_flag=True, help="Do not send, even if [email] to is set."
+)
+@pass_ctx
+def report(
+    obj: Context,
+    paths: tuple[Path, ...],
+    out: Path | None,
+    as_of: str | None,
+    emails: tuple[str, ...],
+    eml: Path | None,
+    no_email: bool,
+) -> None:
+    """Write the weekly report (HTML, text, charts) and email it.
+
+    PATHs (files, folders, .zip exports) are ingested first. The week is the
+    last complete Monday-Sunday week in local time, or with --as-of DATE the
+    Monday-Sunday week that contains DATE. The report goes to --out (default:
+    report/ under the home folder), whose path is printed. It is emailed to
+    --email ADDR or to [email] to; --eml FILE writes the message instead.
+    Quiet on success unless -v, so it suits cron.
+
+    \b
+    Example:
+        kneeload report ~/exports --as-of 2026-11-15
+        kneeload report --email me@example.org
+        # crontab: every Monday at 07:00
+        0 7 * * 1  kneeload report ~/exports
+    """
+    if paths:
+        run_ingest(obj, list(paths), workers=None, quiet=not obj.verbose)
+    day = parse_day(as_of, "--as-of")
+    week_ending = week_end_of(day) if day else last_complete_week_end(date.today())
+    folder = out or obj.home / "report"
+    built, charts = _build(obj, week_ending)
+    _write_files(folder, built, charts)
+    recipients = [] if no_email else list(emails or obj.settings.email.to)
+    if eml is not None or recipients:
+        _deliver(obj, built, charts, recipients, eml)
+    if obj.verbose:
+        warn(
+            f"week {built.week_start} to {built.week_ending}: {built.flag_count} flags"
+        )
+    click.echo(str(folder))
+
+
+def _build(obj: Context, week_ending: date) -> tuple[Any, dict[str, bytes]]:
+    from kneeload.history import open_history
+    from kneeload.report.charts import report_charts
+    from kneeload.report.weekly import build_weekly_report
+
+    activities = load_activities(obj)
+    try:
+        history = open_history(obj.home)
+    except KneeloadError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        problems = history.problem_files()
+    finally:
+        history.close()
+    built = build_weekly_report(
+        activities, settings=obj.settings, week_ending=week_ending, problems=problems
+    )
+    return built, report_charts(built)
+
+
+def _write_files(folder: Path, built: Any, charts: dict[str, bytes]) -> None:
+    from kneeload.report.render import render_html, render_text
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in CHART_NAMES:  # idempotent: drop charts this week does not have
+            (folder / f"{name}.png").unlink(missing_ok=True)
+        for name, png in charts.items():
+            (folder / f"{name}.png").write_bytes(png)
+        (folder / "report.txt").write_text(render_text(built), encoding="utf-8")
+        html = render_html(built, charts, embed=True)
+        (folder / "report.html").write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot write the report to {folder}: {exc}"
+        ) from exc
+
+
+def _deliver(
+    obj: Context,
+    built: Any,
+    charts: dict[str, bytes],
+    recipients: list[str],
+    eml: Path | None,
+) -> None:
+    from kneeload.mail import MailError, compose_message, send_message, write_eml
+
+    cfg = obj.settings.email
+    sender = cfg.sender or cfg.username or "kneeload@localhost"
+    msg = compose_message(built, charts, sender=sender, to=recipients)
+    try:
+        if eml is not None:
+            write_eml(msg, eml)
+        else:
+            send_message(msg, cfg)
+    except MailError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if obj.verbose:
+        warn(f"wrote {eml}" if eml else f"sent to {', '.join(recipients)}")

@@ -1,0 +1,230 @@
+"""Render a ``WeeklyReport`` as plain text or HTML; both say the same things.
+
+HTML images are either embedded as ``data:`` URIs (the report file) or referenced
+as ``cid:`` (the email, whose image parts carry the matching Content-ID).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import textwrap
+from collections.abc import Mapping
+
+from kneeload.analysis.evidence import Flag
+from kneeload.report.charts import MILE_M
+from kneeload.report.weekly import ALTERNATIVES_TEXT, METRONOME_TIP, WeeklyReport
+
+CHART_CAPTIONS = {
+    "acwr": "Acute vs usual load, and the ACWR",
+    "weekly_km": "Weekly distance and longest run",
+    "cadence": "Cadence vs speed on steady stretches",
+    "descent": "Descent per week",
+}
+_SEVERITY_WORD = {"info": "Note", "caution": "Caution", "warning": "Warning"}
+#: Per rule id: plain name, how its value reads, how its threshold reads.
+RULE_NAMES: dict[str, tuple[str, str, str]] = {
+    "session_spike": ("Long-run spike", "{:.2f}x the month's longest run", "{:.2f}x"),
+    "weekly_ramp": ("Weekly ramp", "{:+.0f}% on the previous 7 days", "{:+.0f}%"),
+    "acwr_high": ("Load above usual (ACWR)", "ACWR {:.2f}", "{:.2f}"),
+    "acwr_low": ("Load below usual (ACWR)", "ACWR {:.2f}", "{:.2f}"),
+    "intensity_ramp": ("More fast running", "{:.1f}", "{:.1f}"),
+    "monotony_high": ("Very similar days", "{:.1f}", "{:.1f}"),
+    "cadence_low": ("Cadence lower than usual", "{:.1f}", "{:.1f}"),
+    "step_length_up": ("Longer steps than usual", "{:+.0f}%", "{:+.0f}%"),
+    "descent_ramp": ("More downhill", "{:.0f} m of descent", "{:.0f} m"),
+}
+_PLAIN = ("", "{:.2f}", "{:.2f}")
+
+
+def _distance(metres: float, units: str) -> str:
+    per = MILE_M if units == "mi" else 1000.0
+    return f"{metres / per:.1f} {units}"
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def week_title(report: WeeklyReport) -> str:
+    """E.g. 'Week of 16 Nov 2026 (Mon 16 Nov - Sun 22 Nov)'."""
+    a, b = report.week_start, report.week_ending
+    return f"Week of {a:%-d %b %Y} (Mon {a:%-d %b} - Sun {b:%-d %b})"
+
+
+def number_lines(report: WeeklyReport) -> list[tuple[str, str]]:
+    """(label, value) rows of the week in numbers."""
+    n, u = report.numbers, report.units
+    rows = [("Runs", str(n.runs) if n.runs else "none this week")]
+    if n.runs:
+        rows += [
+            ("Distance", _distance(n.distance_m, u)),
+            ("Running time", _duration(n.moving_s)),
+            ("Longest run", _distance(n.longest_m, u)),
+            ("Descent", f"{n.descent_m:.0f} m"),
+        ]
+    rows.append(("ACWR (uncoupled)", report.acwr_status_text))
+    if n.other_sessions:
+        other = f"{n.other_sessions} ({_duration(n.other_moving_s)})"
+        rows.append(("Other sessions", other))
+    return rows
+
+
+def flag_heading(flag: Flag) -> str:
+    """E.g. 'Caution: Long-run spike (session_spike), Sun 30 Aug'."""
+    name = RULE_NAMES.get(flag.rule, (flag.rule, "", ""))[0]
+    return (
+        f"{_SEVERITY_WORD.get(flag.severity, flag.severity)}: {name} "
+        f"({flag.rule}), {flag.date:%a %-d %b}"
+    )
+
+
+def flag_numbers(flag: Flag) -> str:
+    """The numbers behind a flag, e.g. "1.36x the month's longest run (limit 1.10x)"."""
+    _, value_fmt, limit_fmt = RULE_NAMES.get(flag.rule, _PLAIN)
+    parts = []
+    if flag.value is not None:
+        parts.append(value_fmt.format(flag.value))
+    if flag.threshold is not None:
+        parts.append(f"(flagged beyond {limit_fmt.format(flag.threshold)})")
+    return " ".join(parts)
+
+
+def cadence_lines(report: WeeklyReport) -> list[str]:
+    """The cadence suggestion as sentences, or why there is none."""
+    c = report.cadence
+    if c.target_spm is None or c.easy_cadence_spm is None:
+        return [f"No cadence suggestion yet: {c.reason}."]
+    lead = (
+        "Your cadence was lower than usual this week. "
+        if c.low
+        else "If you want to try a gait change: "
+    )
+    return [
+        f"{lead}Easy-pace cadence {c.easy_cadence_spm:.0f} steps/min → target "
+        f"{c.target_spm[0]}-{c.target_spm[1]} steps/min at the same pace.",
+        c.progression or "",
+        METRONOME_TIP,
+        "Why: Taking 5-10% more steps per minute at the same pace lowered modelled "
+        "knee load in lab studies and helped symptoms in small studies of runners "
+        "with kneecap pain. It may feel harder at first.",
+        "Sources: " + "; ".join(f"{e.citation} [{e.grade}]" for e in c.evidence),
+    ]
+
+
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    return textwrap.wrap(text, 78, initial_indent=indent, subsequent_indent=indent) or [
+        indent
+    ]
+
+
+def render_text(report: WeeklyReport) -> str:
+    """The report as plain text (the email's text part and report.txt), 78 columns."""
+    out = [f"kneeload weekly report — {week_title(report)}", ""]
+    out += ["THE WEEK IN NUMBERS"]
+    out += [f"  {label + ':':<18} {value}" for label, value in number_lines(report)]
+    out += ["", *_wrap(f"About ACWR: {report.acwr_caveat}"), ""]
+    out += [f"FLAGS ({report.flag_count})"]
+    if not report.flags:
+        out.append("  No flags this week.")
+    for f in report.flags:
+        out += ["", f"- {flag_heading(f)}", *_wrap(f"The numbers: {flag_numbers(f)}")]
+        out += _wrap(f.message)
+        for e in f.evidence:
+            out += _wrap(f"Source: {e.citation} [grade {e.grade}]", "    ")
+    out += ["", "CADENCE"]
+    for line in cadence_lines(report):
+        out += _wrap(line)
+    if report.show_alternatives:
+        out += ["", "IF YOU NEED TO RUN LESS", *_wrap(ALTERNATIVES_TEXT)]
+    if report.problems:
+        out += ["", "FILES THAT COULD NOT BE READ (this week may be incomplete)"]
+        for p, s, r in report.problems:
+            out += _wrap(f"{p} — {s}: {r}")
+    if report.notes:
+        out += ["", "NOTES"]
+        for n in report.notes:
+            out += _wrap(n)
+    out += ["", *_wrap(report.footer, ""), ""]
+    return "\n".join(out)
+
+
+_CSS = (
+    "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;"
+    "max-width:680px;margin:auto;padding:12px;color:#222;line-height:1.45}"
+    "h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.4em}"
+    "table{border-collapse:collapse}td{padding:2px 10px 2px 0}"
+    "img{max-width:100%;height:auto}.flag{border-left:4px solid #E69F00;"
+    "padding:4px 10px;margin:10px 0}.flag.info{border-color:#56B4E9}"
+    ".src{font-size:.85em;color:#555}.foot{font-size:.85em;color:#555;"
+    "border-top:1px solid #ccc;margin-top:2em;padding-top:6px}"
+)
+
+
+def _img(name: str, data: bytes, *, embed: bool) -> str:
+    src = (
+        "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+        if embed
+        else f"cid:{name}"
+    )
+    alt = html.escape(CHART_CAPTIONS.get(name.split("@")[0], name))
+    return f'<p><img src="{src}" alt="{alt}" width="640"></p>'
+
+
+def _flag_html(f: Flag) -> str:
+    e = html.escape
+    sources = "".join(
+        f'<div class="src">Source: {e(x.citation)} [grade {e(x.grade)}]</div>'
+        for x in f.evidence
+    )
+    return (
+        f'<div class="flag {e(f.severity)}"><b>{e(flag_heading(f))}</b><br>'
+        f"The numbers: {e(flag_numbers(f))}<br>{e(f.message)}{sources}</div>"
+    )
+
+
+def render_html(
+    report: WeeklyReport, images: Mapping[str, bytes], *, embed: bool = True
+) -> str:
+    """The report as one HTML page; ``embed=False`` refers to images by ``cid:``."""
+    e = html.escape
+    charts = {k.split("@")[0]: _img(k, v, embed=embed) for k, v in images.items()}
+    rows = "".join(
+        f"<tr><td>{e(k)}</td><td><b>{e(v)}</b></td></tr>"
+        for k, v in number_lines(report)
+    )
+    parts = [
+        f"<h1>kneeload weekly report</h1><p>{e(week_title(report))}</p>",
+        f"<h2>The week in numbers</h2><table>{rows}</table>",
+        f'<p class="src">About ACWR: {e(report.acwr_caveat)}</p>',
+        charts.get("acwr", ""),
+        charts.get("weekly_km", ""),
+        f"<h2>Flags ({report.flag_count})</h2>",
+        "".join(_flag_html(f) for f in report.flags) or "<p>No flags this week.</p>",
+        charts.get("descent", ""),
+        "<h2>Cadence</h2>",
+        "".join(f"<p>{e(line)}</p>" for line in cadence_lines(report) if line),
+        charts.get("cadence", ""),
+    ]
+    if report.show_alternatives:
+        parts.append(f"<h2>If you need to run less</h2><p>{e(ALTERNATIVES_TEXT)}</p>")
+    if report.problems:
+        items = "".join(
+            f"<li>{e(p)} — {e(s)}: {e(r)}</li>" for p, s, r in report.problems
+        )
+        parts.append(
+            "<h2>Files that could not be read</h2>"
+            f"<p>This week may be incomplete.</p><ul>{items}</ul>"
+        )
+    if report.notes:
+        notes = "".join(f"<li>{e(n)}</li>" for n in report.notes)
+        parts.append(f'<h2>Notes</h2><ul class="src">{notes}</ul>')
+    parts.append(f'<p class="foot">{e(report.footer)}</p>')
+    body = "\n".join(p for p in parts if p)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>kneeload — {e(week_title(report))}</title><style>{_CSS}</style>"
+        f"</head><body>\n{body}\n</body></html>\n"
+    )

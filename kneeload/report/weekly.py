@@ -1,0 +1,326 @@
+"""The weekly report as data: ``build_weekly_report(...)`` → ``WeeklyReport``.
+
+Pure: the week is passed in (``week_ending``, a local date), nothing here reads the
+clock, the store or files. Flags and cadence advice come from
+:mod:`kneeload.analysis.check`, so the report says exactly what ``check`` and
+``cadence`` say for the same day. Chart data covers the 16 Monday-Sunday weeks
+ending ``week_ending`` (RULES §3: uncoupled rolling ACWR is the charted variant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kneeload.analysis.acwr import acwr_frame
+from kneeload.analysis.cadence import cadence_model, run_gait, segment_table
+from kneeload.analysis.check import CadenceResult, cadence_advice, check
+from kneeload.analysis.daily import daily_series, running_mask
+from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
+from kneeload.analysis.ramps import descent_ramp, session_spike, weekly_ramp
+from kneeload.analysis.rules import acwr_flags
+from kneeload.config import Settings
+
+CHART_WEEKS = 16
+#: RULES §8: lower-impact options, offered when load should come down.
+ALTERNATIVES: tuple[str, ...] = (
+    "swimming",
+    "deep-water running",
+    "elliptical trainer",
+    "cycling",
+)
+ALTERNATIVES_TEXT = (
+    "If you need to run less for a while, lower-impact options keep your fitness "
+    "going: swimming, deep-water running, the elliptical trainer or cycling — "
+    "choose what is pain-free. Cycling is not automatically easy on the knee; "
+    "kneecap pain is common in cyclists too."
+)
+FOOTER = (
+    "Not medical advice — see a clinician for pain that persists, swelling, "
+    "locking or giving way."
+)
+METRONOME_TIP = (
+    "Tip: most watches and free metronome apps can beep at a set rate; run a few "
+    "minutes of each easy run to the beat, then without it."
+)
+_LOAD_RULES = frozenset({"session_spike", "weekly_ramp", "acwr_high", "descent_ramp"})
+_STATUS_TEXT = {
+    "insufficient_history": "not shown yet: it needs 28 days of history",
+    "low_chronic": "not shown: your usual load is under 10 km a week, too small "
+    "for a ratio",
+    "after_break": "not shown: within 4 weeks after a break of 2 weeks or more",
+    "taper": "not shown: you are inside your race taper window",
+}
+
+
+@dataclass(frozen=True)
+class WeekNumbers:
+    """The week in numbers (SI units; rendering converts to km or miles)."""
+
+    runs: int
+    distance_m: float
+    moving_s: float
+    longest_m: float
+    descent_m: float
+    other_sessions: int
+    other_moving_s: float
+
+
+@dataclass(frozen=True, eq=False)
+class WeeklyReport:
+    """Everything the text, HTML, charts and email show for one Monday-Sunday week."""
+
+    week_start: date
+    week_ending: date
+    units: str
+    numbers: WeekNumbers
+    load: dict[str, Any]
+    acwr_status_text: str
+    flags: list[Flag]
+    cadence: CadenceResult
+    show_alternatives: bool
+    problems: tuple[tuple[str, str, str], ...]
+    notes: tuple[str, ...]
+    daily: pd.DataFrame = field(repr=False)
+    weeks: pd.DataFrame = field(repr=False)
+    gait: pd.DataFrame = field(repr=False)
+    gait_model: tuple[float, float] | None = None
+    acwr_caveat: str = ACWR_TOOLTIP
+    footer: str = FOOTER
+
+    @property
+    def flag_count(self) -> int:
+        """Number of flags raised for the week."""
+        return len(self.flags)
+
+    @property
+    def show_descent_chart(self) -> bool:
+        """True when a descent flag fired in any charted week (RULES §6.5)."""
+        return bool(self.weeks["descent_flag"].any())
+
+
+def build_weekly_report(
+    activities: pd.DataFrame,
+    *,
+    settings: Settings,
+    week_ending: date,
+    problems: pd.DataFrame | Iterable[tuple[str, str, str]] = (),
+) -> WeeklyReport:
+    """Assemble the report for the 7 days ending ``week_ending`` (usually a Sunday)."""
+    result = check(activities, settings=settings, as_of=week_ending)
+    cadence = cadence_advice(activities, settings=settings, as_of=week_ending)
+    weeks = weekly_table(activities, settings=settings, week_ending=week_ending)
+    gait, model = gait_points(activities, settings=settings, week_ending=week_ending)
+    status = str(result.load["acwr_status"])
+    return WeeklyReport(
+        week_start=week_ending - timedelta(days=6),
+        week_ending=week_ending,
+        units=settings.athlete.units,
+        numbers=week_numbers(activities, week_ending),
+        load=result.load,
+        acwr_status_text=acwr_status_text(result.load["acwr"]["uncoupled"], status),
+        flags=list(result.flags),
+        cadence=cadence,
+        show_alternatives=needs_alternatives(result.flags),
+        problems=_problem_rows(problems),
+        notes=tuple(result.notes),
+        daily=chart_daily(activities, settings=settings, week_ending=week_ending),
+        weeks=weeks,
+        gait=gait,
+        gait_model=model,
+    )
+
+
+def _in_week(activities: pd.DataFrame, week_ending: date) -> pd.DataFrame:
+    day = pd.to_datetime(activities["local_date"]).dt.normalize()
+    end = pd.Timestamp(week_ending)
+    keep = (day > end - pd.Timedelta(days=7)) & (day <= end)
+    return activities[keep.to_numpy()]
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    return pd.to_numeric(frame[name], errors="coerce").fillna(0.0)
+
+
+def week_numbers(activities: pd.DataFrame, week_ending: date) -> WeekNumbers:
+    """Runs, distance, moving time, longest run and descent of the 7-day week."""
+    week = _in_week(activities, week_ending)
+    run = running_mask(week).to_numpy()
+    runs, other = week[run], week[~run]
+    moving = _col(runs, "moving_s").where(
+        _col(runs, "moving_s") > 0, _col(runs, "elapsed_s")
+    )
+    distance = _col(runs, "distance_m")
+    return WeekNumbers(
+        runs=len(runs),
+        distance_m=float(distance.sum()),
+        moving_s=float(moving.sum()),
+        longest_m=float(distance.max()) if len(runs) else 0.0,
+        descent_m=float(_col(runs, "descent_m").sum()),
+        other_sessions=len(other),
+        other_moving_s=float(_col(other, "moving_s").sum()),
+    )
+
+
+def acwr_status_text(ratio: float | None, status: str) -> str:
+    """Plain words for the uncoupled ACWR and its gating status (RULES §3 bands)."""
+    if status != "ok" or ratio is None:
+        return _STATUS_TEXT.get(status, f"not shown ({status})")
+    if ratio < 0.8:
+        where = "below your usual load"
+    elif ratio <= 1.3:
+        where = "within your usual range"
+    elif ratio <= 1.5:
+        where = "above your usual load"
+    else:
+        where = "well above your usual load"
+    return f"{ratio:.2f} — {where}"
+
+
+def needs_alternatives(flags: Iterable[Flag]) -> bool:
+    """True when load should come down: a CAUTION/WARNING or a load-increase flag."""
+    return any(f.severity != "info" or f.rule in _LOAD_RULES for f in flags)
+
+
+def _problem_rows(
+    problems: pd.DataFrame | Iterable[tuple[str, str, str]],
+) -> tuple[tuple[str, str, str], ...]:
+    if isinstance(problems, pd.DataFrame):
+        rows = problems[["path", "status", "reason"]].itertuples(index=False)
+        return tuple((str(p), str(s), str(r)) for p, s, r in rows)
+    return tuple((str(p), str(s), str(r)) for p, s, r in problems)
+
+
+def _chart_start(activities: pd.DataFrame, week_ending: date) -> pd.Timestamp:
+    """First charted day: 16 weeks back, or the Monday of the first activity."""
+    start = pd.Timestamp(week_ending) - pd.Timedelta(days=7 * CHART_WEEKS - 1)
+    days = pd.to_datetime(activities["local_date"])
+    first = days[days <= pd.Timestamp(week_ending)].min()
+    if pd.isna(first) or first <= start:
+        return start
+    return start + pd.Timedelta(weeks=(first - start).days // 7)
+
+
+def chart_daily(
+    activities: pd.DataFrame, *, settings: Settings, week_ending: date
+) -> pd.DataFrame:
+    """Per day of the charted weeks: acute km, usual week km, uncoupled ACWR.
+
+    The usual week is 7 x the mean daily km of days t-27..t-7, so that
+    acute / usual equals the uncoupled ratio drawn beneath it (Lolli 2019).
+    """
+    start = _chart_start(activities, week_ending)
+    index = pd.date_range(start, week_ending, freq="D", name="date")
+    acts = activities[
+        (
+            pd.to_datetime(activities["local_date"]) <= pd.Timestamp(week_ending)
+        ).to_numpy()
+    ]
+    if acts.empty:
+        empty = {"run_km": 0.0, "acute_km": 0.0, "usual_km": np.nan, "acwr": np.nan}
+        return pd.DataFrame(empty, index=index)
+    daily = daily_series(acts, settings=settings, end=week_ending)
+    km = daily["run_km"]
+    cfg = settings.thresholds.acwr
+    window = cfg.chronic_days - cfg.acute_days
+    frame = acwr_frame(km, settings=settings)
+    usual = km.shift(cfg.acute_days).rolling(window, min_periods=window).mean() * 7.0
+    ok = frame["acwr_status"] == "ok"
+    out = pd.DataFrame(
+        {
+            "run_km": km,
+            "acute_km": frame["acute_km"],
+            "usual_km": usual,
+            "acwr": frame["uncoupled"].where(ok),
+        }
+    )
+    return out.reindex(index).fillna({"run_km": 0.0, "acute_km": 0.0})
+
+
+def weekly_table(
+    activities: pd.DataFrame, *, settings: Settings, week_ending: date
+) -> pd.DataFrame:
+    """One row per charted week: km, longest run, descent and which load flags fired.
+
+    Calls the same rule functions as ``check`` (load rules only; gait rules do not
+    change the load charts), on one daily series for all weeks.
+    """
+    first = _chart_start(activities, week_ending).date()
+    acts = activities[
+        (
+            pd.to_datetime(activities["local_date"]) <= pd.Timestamp(week_ending)
+        ).to_numpy()
+    ]
+    rows = []
+    daily = (
+        daily_series(acts, settings=settings, end=week_ending) if len(acts) else None
+    )
+    runs = acts[running_mask(acts).to_numpy()].sort_values("start_utc", kind="stable")
+    for k in range((week_ending - first).days // 7, -1, -1):
+        end = week_ending - timedelta(days=7 * k)
+        flags = _load_flags(daily, runs, settings, end) if daily is not None else []
+        rows.append(_week_row(end, week_numbers(activities, end), flags))
+    return pd.DataFrame(rows).set_index("week_start")
+
+
+def _load_flags(
+    daily: pd.DataFrame, runs: pd.DataFrame, settings: Settings, end: date
+) -> list[Flag]:
+    """Load flags (spike, ramp, ACWR, descent) of the week ending ``end``."""
+    upto = daily.loc[: pd.Timestamp(end)]
+    week_runs = runs[
+        (pd.to_datetime(runs["local_date"]) <= pd.Timestamp(end)).to_numpy()
+    ]
+    if upto.empty:
+        return []
+    start = upto.index[0].date()
+    frame = acwr_frame(upto["run_km"], settings=settings)
+    last = frame.iloc[-1]
+    ratio = float(last["uncoupled"]) if last["acwr_status"] == "ok" else None
+    return (
+        session_spike(week_runs, settings=settings, as_of=end, history_start=start)
+        + weekly_ramp(upto, settings=settings, as_of=end)
+        + acwr_flags(ratio, str(last["acwr_status"]), settings=settings, as_of=end)
+        + descent_ramp(
+            upto, week_runs, settings=settings, as_of=end, history_start=start
+        )
+    )
+
+
+def _week_row(end: date, nums: WeekNumbers, flags: list[Flag]) -> dict[str, Any]:
+    rules = {f.rule for f in flags}
+    ramp = [f.severity for f in flags if f.rule == "weekly_ramp"]
+    return {
+        "week_start": pd.Timestamp(end - timedelta(days=6)),
+        "km": nums.distance_m / 1000.0,
+        "longest_km": nums.longest_m / 1000.0,
+        "descent_m": nums.descent_m,
+        "runs": nums.runs,
+        "ramp": ramp[0] if ramp else "",
+        "spike": "session_spike" in rules,
+        "descent_flag": "descent_ramp" in rules,
+        "flag_days": tuple(sorted({f.date for f in flags})),
+    }
+
+
+def gait_points(
+    activities: pd.DataFrame, *, settings: Settings, week_ending: date
+) -> tuple[pd.DataFrame, tuple[float, float] | None]:
+    """Per-run steady-state speed and cadence of recent runs, and the own-speed fit."""
+    cfg = settings.thresholds.cadence_low
+    runs = activities[running_mask(activities).to_numpy()]
+    day = pd.to_datetime(runs["local_date"])
+    end = pd.Timestamp(week_ending)
+    recent = runs[((day > end - pd.Timedelta(weeks=cfg.model_weeks)) & (day <= end))]
+    recent = recent.sort_values("start_utc", kind="stable")
+    if recent.empty:
+        return pd.DataFrame(columns=["speed_mps", "spm", "day", "this_week"]), None
+    gait = run_gait(segment_table(recent))
+    gait["this_week"] = gait["day"] > end - pd.Timedelta(days=7)
+    model = cadence_model(gait[~gait["this_week"]], cfg)
+    return gait.reset_index(drop=True), model

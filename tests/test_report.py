@@ -1,0 +1,319 @@
+"""The weekly report: content on the sample block, charts by structure, the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import tomllib
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from kneeload.analysis.check import cadence_advice, check
+from kneeload.cli import cli
+from kneeload.commands.report import last_complete_week_end, week_end_of
+from kneeload.config import Settings
+from kneeload.history import open_history
+from kneeload.report.charts import (
+    OKABE_ITO,
+    figure_to_png,
+    plot_acwr,
+    plot_cadence_speed,
+    plot_descent,
+    plot_weekly_km,
+    report_charts,
+)
+from kneeload.report.render import render_html, render_text
+from kneeload.report.weekly import (
+    FOOTER,
+    WeeklyReport,
+    _problem_rows,
+    build_weekly_report,
+)
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_activities"
+MILE_KM = 1.609344  # international mile
+
+
+def _flat(text: str) -> str:
+    """Whitespace-normalised text (the text report wraps at 78 columns)."""
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def story() -> dict:
+    """sample_activities/index.toml: the training story with its dates."""
+    index = SAMPLE_DIR / "index.toml"
+    if not index.exists():
+        pytest.skip(f"sample block not generated yet ({index} missing)")
+    with index.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+@pytest.fixture(scope="module")
+def sample_home(story: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home folder with the whole sample block ingested."""
+    home = tmp_path_factory.mktemp("sample_home")
+    result = CliRunner().invoke(cli, ["--home", str(home), "ingest", str(SAMPLE_DIR)])
+    assert result.exit_code == 0, result.output
+    return home
+
+
+@pytest.fixture(scope="module")
+def activities(sample_home: Path) -> pd.DataFrame:
+    history = open_history(sample_home)
+    try:
+        return history.activities
+    finally:
+        history.close()
+
+
+def _ramp_week(story: dict) -> date:
+    return date.fromisoformat(story["story"]["weekly_ramp"]["as_of"])
+
+
+@pytest.fixture(scope="module")
+def ramp_report(story: dict, activities: pd.DataFrame) -> WeeklyReport:
+    """The report of the sample block's ramp week (index.toml story.weekly_ramp)."""
+    return build_weekly_report(
+        activities, settings=Settings(), week_ending=_ramp_week(story)
+    )
+
+
+def test_sample_ramp_week_report_mentions_ramp_spike_and_cadence(
+    story: dict, activities: pd.DataFrame, ramp_report: WeeklyReport
+) -> None:
+    week_ending = _ramp_week(story)
+    report = ramp_report
+    text = _flat(render_text(report))
+    spike = story["story"]["session_spike"]
+    ramp = story["story"]["weekly_ramp"]
+    # numbers from index.toml, not from our code
+    assert f"Distance: {ramp['km']:.1f} km" in text
+    assert f"Longest run: {spike['km']:.1f} km" in text
+    assert "Weekly ramp (weekly_ramp)" in text
+    assert f"{100 * ramp['increase']:.0f}% above the previous 7" in text
+    assert "Long-run spike (session_spike)" in text
+    assert f"{spike['km']:.1f} km) was {100 * (spike['ratio'] - 1):.0f}% longer" in text
+    assert "CADENCE" in text and "metronome" in text
+    advice = cadence_advice(activities, settings=Settings(), as_of=week_ending)
+    lo, hi = advice.target_spm
+    # RULES §6.3: x1.05 .. x1.10 of the easy cadence, rounded to even
+    assert lo == 2 * round(advice.easy_cadence_spm * 1.05 / 2)
+    assert hi == 2 * round(advice.easy_cadence_spm * 1.10 / 2)
+    assert f"target {lo}-{hi} steps/min" in text
+    assert "Start at +5%" in text and "re-measure after 2-4 weeks" in text
+    assert "choose what is pain-free" in text
+    assert text.endswith(_flat(FOOTER))
+    assert "danger" not in text.lower() and "causes" not in text.lower()
+
+
+def test_sample_weekly_table_matches_index(
+    story: dict, ramp_report: WeeklyReport
+) -> None:
+    report = ramp_report
+    by_monday = {w["monday"]: w for w in story["weeks"]}
+    for monday, row in report.weeks.iterrows():
+        expected = by_monday[monday.date().isoformat()]
+        assert row["km"] == pytest.approx(expected["km"], abs=0.05)
+        assert row["longest_km"] == pytest.approx(expected["longest_km"], abs=0.05)
+        assert row["runs"] == expected["runs"]
+    last = report.weeks.iloc[-1]
+    assert last["ramp"] == "caution" and last["spike"]
+    assert not report.weeks.iloc[:-1]["spike"].any()
+
+
+def test_flags_in_report_are_those_of_check(
+    story: dict, activities: pd.DataFrame
+) -> None:
+    day = date.fromisoformat(story["story"]["downhill"]["to"])
+    report = build_weekly_report(activities, settings=Settings(), week_ending=day)
+    expected = check(activities, settings=Settings(), as_of=day).flags
+    assert [f.to_json() for f in report.flags] == [f.to_json() for f in expected]
+    assert report.show_descent_chart
+    text, page = _flat(render_text(report)), render_html(report, {})
+    for flag in expected:
+        assert _flat(flag.message) in text
+        assert flag.evidence[0].citation in text
+        assert html.escape(flag.evidence[0].citation) in page
+
+
+def test_problem_files_listed(ramp_report: WeeklyReport) -> None:
+    frame = pd.DataFrame(
+        [("exports/broken.fit", "error", "truncated record")],
+        columns=["path", "status", "reason"],
+    )
+    report = dataclasses.replace(ramp_report, problems=_problem_rows(frame))
+    assert "exports/broken.fit — error: truncated record" in _flat(render_text(report))
+    assert "exports/broken.fit" in render_html(report, {})
+
+
+def test_empty_history_still_reports() -> None:
+    history_cols = ["local_date", "sport", "distance_m", "moving_s", "elapsed_s",
+                    "descent_m", "start_utc", "steady_segments", "hr_hist",
+                    "max_hr", "downhill_s"]  # fmt: skip
+    empty = pd.DataFrame(columns=history_cols)
+    report = build_weekly_report(
+        empty, settings=Settings(), week_ending=date(2026, 11, 22)
+    )
+    assert report.numbers.runs == 0 and report.flags == []
+    assert "not shown yet" in report.acwr_status_text
+    assert "No flags this week." in render_text(report)
+
+
+# --- charts: structure, not pixels -------------------------------------------------
+
+
+def _weeks_frame() -> pd.DataFrame:
+    index = pd.DatetimeIndex(["2026-08-10", "2026-08-17", "2026-08-24"])
+    return pd.DataFrame(
+        {
+            "km": [30.0, 33.0, 49.0],
+            "longest_km": [12.0, 14.0, 19.0],
+            "descent_m": [100.0, 150.0, 900.0],
+            "runs": [4, 4, 5],
+            "ramp": ["", "", "caution"],
+            "spike": [False, False, True],
+            "descent_flag": [False, False, True],
+            "flag_days": [(), (), (date(2026, 8, 30),)],
+        },
+        index=index,
+    )
+
+
+@pytest.mark.parametrize(("units", "per"), [("km", 1.0), ("mi", MILE_KM)])
+def test_weekly_km_bars_ramp_and_spike(units: str, per: float) -> None:
+    ax = Figure().subplots()
+    plot_weekly_km(ax, _weeks_frame(), units=units)
+    bars = [p for p in ax.containers[0]]
+    assert [b.get_height() for b in bars] == pytest.approx(
+        [30 / per, 33 / per, 49 / per]
+    )
+    colours = [to_hex(b.get_facecolor()) for b in bars]
+    assert colours == [OKABE_ITO["sky"].lower()] * 2 + [OKABE_ITO["orange"].lower()]
+    spike = next(ln for ln in ax.lines if "spike" in ln.get_label())
+    assert spike.get_ydata() == pytest.approx([19 / per])
+    assert ax.get_ylabel() == f"{units} per week"
+    assert "jumps" in ax.get_title(loc="left")
+
+
+def test_acwr_chart_bands_line_and_flag_marker() -> None:
+    days = pd.date_range("2026-08-01", periods=30, freq="D", name="date")
+    ratio = np.linspace(0.9, 1.6, 30)
+    daily = pd.DataFrame(
+        {"acute_km": np.full(30, 40.0), "usual_km": np.full(30, 30.0), "acwr": ratio},
+        index=days,
+    )
+    fig = Figure()
+    top, bottom = fig.subplots(2, 1)
+    plot_acwr(top, daily, ratio_ax=bottom, flag_days=(date(2026, 8, 30),))
+    bands = sorted(
+        (round(p.get_y(), 3), round(p.get_y() + p.get_height(), 3))
+        for p in bottom.patches
+        if isinstance(p, Rectangle)
+    )
+    assert bands[0] == (0.8, 1.3) and bands[1][0] == 1.5
+    labels = " ".join(t.get_text() for t in bottom.texts)
+    assert "team-sport" in labels
+    (line,) = [ln for ln in bottom.lines if "ACWR" in ln.get_label()]
+    assert line.get_ydata() == pytest.approx(ratio)
+    assert bottom.collections[0].get_offsets()[0][1] == pytest.approx(ratio[-1])
+    assert top.get_ylabel() == "km per 7 days"
+    assert {ln.get_label() for ln in top.lines} >= {"last 7 days"}
+
+
+def test_cadence_chart_target_band_and_points() -> None:
+    gait = pd.DataFrame(
+        {
+            "speed_mps": [2.5, 2.8, 3.0],
+            "spm": [160.0, 164.0, 166.0],
+            "this_week": [False, False, True],
+        }
+    )
+    ax = Figure().subplots()
+    plot_cadence_speed(ax, gait, model=(130.0, 12.0), target_spm=(168, 176),
+                       easy_speed_mps=2.6)  # fmt: skip
+    band = next(p for p in ax.patches if isinstance(p, Rectangle))
+    assert (band.get_y(), band.get_y() + band.get_height()) == (168, 176)
+    week = next(ln for ln in ax.lines if ln.get_label() == "this week")
+    assert week.get_xdata() == pytest.approx([3.0 * 3.6])  # km/h
+    fit = next(ln for ln in ax.lines if ln.get_label().startswith("your usual"))
+    x, y = fit.get_xdata(), fit.get_ydata()
+    assert y == pytest.approx(130.0 + 12.0 * x / 3.6)
+    assert "km/h" in ax.get_xlabel() and "steps/min" in ax.get_ylabel()
+
+
+def test_descent_chart_highlights_flag_week() -> None:
+    ax = Figure().subplots()
+    plot_descent(ax, _weeks_frame())
+    heights = [b.get_height() for b in ax.containers[0]]
+    assert heights == [100.0, 150.0, 900.0]
+    assert to_hex(ax.containers[0][2].get_facecolor()) == OKABE_ITO["orange"].lower()
+    assert "m per week" in ax.get_ylabel()
+
+
+def test_figure_to_png_is_png() -> None:
+    fig = Figure()
+    fig.subplots().plot([0, 1], [0, 1])
+    assert figure_to_png(fig).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_sample_charts_saved_for_a_human(
+    ramp_report: WeeklyReport, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    out = tmp_path_factory.mktemp("charts")
+    for key, report in (("ramp_week", ramp_report),):
+        charts = report_charts(report)
+        assert {"acwr", "weekly_km", "cadence"} <= set(charts)
+        assert ("descent" in charts) == report.show_descent_chart
+        for name, png in charts.items():
+            (out / f"{key}_{name}.png").write_bytes(png)
+    print(f"sample charts written to {out}")
+
+
+# --- the command -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("today", "sunday"),
+    [
+        (date(2026, 11, 23), date(2026, 11, 22)),  # Monday -> the day before
+        (date(2026, 11, 22), date(2026, 11, 15)),  # Sunday: its week is not over
+        (date(2026, 11, 19), date(2026, 11, 15)),  # Thursday
+    ],
+    ids=["monday", "sunday", "thursday"],
+)
+def test_last_complete_week(today: date, sunday: date) -> None:
+    assert last_complete_week_end(today) == sunday
+
+
+def test_week_end_of() -> None:
+    assert week_end_of(date(2026, 8, 26)) == date(2026, 8, 30)
+    assert week_end_of(date(2026, 8, 30)) == date(2026, 8, 30)
+
+
+def test_report_command_writes_files_quietly(story: dict, sample_home: Path,
+                                             tmp_path: Path) -> None:  # fmt: skip
+    out = tmp_path / "rep"
+    (out).mkdir()
+    (out / "descent.png").write_bytes(b"stale")
+    args = ["--home", str(sample_home), "report", "--as-of", "2026-08-26",
+            "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{out}\n" and result.stderr == ""
+    names = {p.name for p in out.iterdir()}
+    assert names == {"report.html", "report.txt", "acwr.png", "weekly_km.png",
+                     "cadence.png"}  # fmt: skip
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 3 and "cid:" not in page
+    text = (out / "report.txt").read_text(encoding="utf-8")
+    assert "Week of 24 Aug 2026" in text
+    assert all(len(line) <= 78 for line in text.splitlines())
