@@ -47,6 +47,13 @@ CANONICAL_SAMPLE_FIELDS: tuple[str, ...] = (
     "lon_deg",
 )
 
+#: Sample columns kept in the store. Positions are used while reading (time zone,
+#: GPS distance) but not kept: no analysis needs them, the store stays smaller,
+#: and it holds no map of where the runner lives.
+STORED_SAMPLE_FIELDS: tuple[str, ...] = tuple(
+    f for f in CANONICAL_SAMPLE_FIELDS if f not in ("lat_deg", "lon_deg")
+)
+
 SPORTS: tuple[str, ...] = ("running", "walking", "cycling", "swimming", "other")
 
 Samples = dict[str, np.ndarray]

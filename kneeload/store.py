@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from kneeload.errors import StoreError
-from kneeload.schema import Activity, Samples
+from kneeload.schema import STORED_SAMPLE_FIELDS, Activity, Samples
 
 SCHEMA_VERSION = 1
 DB_NAME = "kneeload.db"
@@ -396,12 +396,12 @@ _MAGIC = b"KLS1"
 
 
 def encode_samples(samples: Samples) -> bytes:
-    """Pack sample columns into a compact blob (time float64, others float32)."""
-    names = [k for k, v in samples.items() if v is not None]
+    """Pack the stored sample columns into a blob (time float64, others float32)."""
+    names = [k for k in STORED_SAMPLE_FIELDS if samples.get(k) is not None]
     n = len(samples[names[0]]) if names else 0
     parts, cols = [], []
     for name in names:
-        dtype = "<f8" if name in ("time_s", "lat_deg", "lon_deg") else "<f4"
+        dtype = "<f8" if name == "time_s" else "<f4"
         parts.append(np.asarray(samples[name], dtype=dtype).tobytes())
         cols.append([name, dtype])
     header = json.dumps({"n": n, "cols": cols}).encode()

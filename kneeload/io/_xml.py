@@ -91,7 +91,7 @@ def read_xml(
     """Feed every element of ``data`` to a fresh handler; recover when malformed."""
     handler = make_handler()
     iterparse = (
-        ET.iterparse if _plainly_without_dtd(data) else defusedxml.ElementTree.iterparse
+        ET.iterparse if plainly_without_dtd(data) else defusedxml.ElementTree.iterparse
     )
     try:
         for _event, elem in iterparse(io.BytesIO(data), events=("end",)):
@@ -111,7 +111,7 @@ def read_xml(
     return handler, None
 
 
-def _plainly_without_dtd(data: bytes) -> bool:
+def plainly_without_dtd(data: bytes) -> bool:
     """True when a byte search proves the document declares no DTD (so no entities)."""
     head = data[:256]
     if head.startswith(_WIDE_BOMS) or b"\x00" in head:
@@ -178,8 +178,10 @@ def to_float(text: str | None) -> float:
         return math.nan
 
 
-def floats(values: Iterable[str | None]) -> np.ndarray:
+def floats(values: Iterable[str | None] | np.ndarray) -> np.ndarray:
     """Vector of float64 from XML texts (None or junk -> NaN)."""
+    if isinstance(values, np.ndarray):
+        return values.astype(np.float64)
     return np.fromiter((to_float(v) for v in values), dtype=np.float64)
 
 

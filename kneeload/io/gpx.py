@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from kneeload.errors import NotAnActivityError
+from kneeload.io._gpxfast import FastTrack, fast_tracks
 from kneeload.io._xml import (
     Recovery,
     add_column,
@@ -36,6 +37,7 @@ from kneeload.io._xml import (
     first_last,
     floats,
     local_name,
+    plainly_without_dtd,
     read_xml,
     speed_from_distance,
     to_float,
@@ -125,19 +127,23 @@ def _extension_values(ext: Any) -> tuple[str | None, str | None]:
 
 def parse_gpx(data: bytes, name: str) -> list[RawActivity]:
     """Parse GPX bytes into one RawActivity per track that has points."""
-    handler, recovery = read_xml(data, name, _GpxHandler)
-    if not handler.tracks:
+    fast = fast_tracks(data) if plainly_without_dtd(data) else None
+    if fast is not None:
+        tracks, creator, recovery = *fast, None
+    else:
+        handler, recovery = read_xml(data, name, _GpxHandler)
+        tracks, creator = handler.tracks, handler.creator
+    if not tracks:
         raise NotAnActivityError(name, "no track points")
     return [
-        _activity(index, sport, trk, handler.creator, recovery)
-        for index, sport, trk in handler.tracks
+        _activity(index, sport, trk, creator, recovery) for index, sport, trk in tracks
     ]
 
 
 def _activity(
     index: int,
     sport: str | None,
-    trk: _Track,
+    trk: _Track | FastTrack,
     creator: str | None,
     recovery: Recovery | None,
 ) -> RawActivity:
