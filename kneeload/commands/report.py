@@ -55,6 +55,9 @@ def week_end_of(day: date) -> date:
 @click.option(
     "--no-email", is_flag=True, help="Do not send, even if [email] to is set."
 )
+@click.option(
+    "--print", "show", is_flag=True, help="Also print the text report on stdout."
+)
 @pass_ctx
 def report(
     obj: Context,
@@ -64,6 +67,7 @@ def report(
     emails: tuple[str, ...],
     eml: Path | None,
     no_email: bool,
+    show: bool,
 ) -> None:
     """Write the weekly report (HTML, text, charts) and email it.
 
@@ -95,6 +99,8 @@ def report(
         warn(
             f"week {built.week_start} to {built.week_ending}: {built.flag_count} flags"
         )
+    if show:
+        click.echo((folder / "report.txt").read_text(encoding="utf-8"))
     click.echo(str(folder))
 
 
