@@ -12,7 +12,6 @@ epoch seconds (float64) inside the library; JSON shows ISO 8601 with ``Z``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -119,33 +118,6 @@ class Activity:
     steady_segments: list[dict[str, float]] = field(default_factory=list)
     downhill_s: float = 0.0  # moving seconds at grade < -5 %
     id: str = ""  # stable content id, filled by the store
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``activities --json`` fields of INTERFACE.md, plus extras."""
-        return {
-            "id": self.id,
-            "source": self.source,
-            "format": self.format,
-            "sport": self.sport,
-            "sub_sport": self.sub_sport,
-            "start_utc": iso_utc(self.start_utc),
-            "local_date": self.local_date,
-            "elapsed_s": _round(self.elapsed_s, 1),
-            "moving_s": _round(self.moving_s, 1),
-            "distance_m": _round(self.distance_m, 1),
-            "ascent_m": _round(self.ascent_m, 1),
-            "descent_m": _round(self.descent_m, 1),
-            "avg_hr": _round(self.avg_hr, 1),
-            "max_hr": _round(self.max_hr, 1),
-            "cadence_spm": _round(self.cadence_spm, 1),
-            "cadence_source": self.cadence_source,
-            "step_length_m": _round(self.step_length_m, 3),
-            "device": self.device,
-            "partial": self.partial is not None,
-            "partial_reason": self.partial,
-            "distance_source": self.distance_source,
-            "tz_source": self.tz_source,
-        }
 
 
 def iso_utc(epoch_s: float | None) -> str | None:

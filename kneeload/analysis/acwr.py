@@ -135,3 +135,8 @@ def acwr_status(load: pd.Series, *, settings: Settings, as_of: date) -> str:
     if upto.empty:
         return "insufficient_history"
     return str(acwr_status_series(upto, settings=settings).iloc[-1])
+
+
+def in_taper_window(settings: Settings, day: date) -> bool:
+    """True inside D-21 … D+7 of the configured race (ACWR-low/monotony muted)."""
+    return bool(_in_taper(pd.DatetimeIndex([pd.Timestamp(day)]), settings)[0])

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kneeload.analysis.acwr import acwr_frame
+from kneeload.analysis.acwr import acwr_frame, in_taper_window
 from kneeload.analysis.cadence import (
     easy_cadence,
     gait_flags,
@@ -111,7 +111,10 @@ def check(activities: pd.DataFrame, *, settings: Settings, as_of: date) -> Check
         + acwr_flags(ratio, load["acwr_status"], settings=settings, as_of=as_of)
         + intensity_ramp(daily, settings=settings, as_of=as_of)
         + monotony_high(
-            daily, settings=settings, as_of=as_of, in_taper=_in_taper(settings, as_of)
+            daily,
+            settings=settings,
+            as_of=as_of,
+            in_taper=in_taper_window(settings, as_of),
         )
         + gait_flags(runs, settings=settings, as_of=as_of)
         + descent_ramp(
@@ -120,14 +123,6 @@ def check(activities: pd.DataFrame, *, settings: Settings, as_of: date) -> Check
     )
     flags.sort(key=lambda f: (f.date, -SEVERITIES.index(f.severity), f.rule))
     return CheckResult(as_of, flags, load, profile.notes)
-
-
-def _in_taper(settings: Settings, as_of: date) -> bool:
-    race = settings.athlete.race_date
-    if race is None:
-        return False
-    cfg = settings.thresholds.acwr
-    return -cfg.taper_before_days <= (as_of - race).days <= cfg.taper_after_days
 
 
 CADENCE_TEXT = (

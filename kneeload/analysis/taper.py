@@ -302,15 +302,6 @@ def _verdict(
     return "on_track", False
 
 
-def in_taper_window(settings: Settings, day: date) -> bool:
-    """True inside D-21 … D+7 of the configured race (ACWR-low/monotony muted)."""
-    race = settings.athlete.race_date
-    if race is None:
-        return False
-    cfg = settings.thresholds.acwr
-    return -cfg.taper_before_days <= (day - race).days <= cfg.taper_after_days
-
-
 RACE_DISTANCES_M: dict[str, float] = {
     "marathon": MARATHON_M,
     "half": MARATHON_M / 2,
