@@ -80,7 +80,7 @@ def test_bad_files_are_reported_and_good_ones_ingested(
 ) -> None:
     import kneeload.io
 
-    monkeypatch.setattr(kneeload.io, "MAX_INFLATED_BYTES", 8 * 2**20)
+    monkeypatch.setattr(kneeload.io, "MAX_FILE_BYTES", 8 * 2**20)
     folder = _copy(real_dir, FR945[:1], tmp_path / "in")
     good = (folder / FR945[0]).read_bytes()
     (folder / "truncated.fit").write_bytes(good[:5000])

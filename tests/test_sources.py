@@ -77,7 +77,7 @@ def test_zip_member_inflating_past_limit_is_refused(
 ) -> None:
     import kneeload.io.sources as sources_mod
 
-    monkeypatch.setattr(sources_mod, "MAX_INFLATED_BYTES", 2**20)
+    monkeypatch.setattr(sources_mod, "MAX_FILE_BYTES", 2**20)
     archive = _zip(tmp_path / "bomb.zip", {"big.gpx": b"\0" * (2 * 2**20)})
     problems: list = []
     assert list(iter_sources([archive], problems)) == []
@@ -90,7 +90,7 @@ def test_lying_zip_header_is_still_bounded(
 ) -> None:
     import kneeload.io.sources as sources_mod
 
-    monkeypatch.setattr(sources_mod, "MAX_INFLATED_BYTES", 1000)
+    monkeypatch.setattr(sources_mod, "MAX_FILE_BYTES", 1000)
     archive = _zip(tmp_path / "a.zip", {"run.gpx": b"\0" * 5000})
     source = Source(
         key="x", size=10, mtime_ns=0, archive=str(archive), member="run.gpx"
@@ -131,3 +131,27 @@ def test_broken_zip_is_reported(tmp_path: Path) -> None:
     problems: list = []
     assert list(iter_sources([bad], problems)) == []
     assert "zip" in problems[0].reason
+
+
+def test_oversized_loose_file_is_refused_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kneeload.io.sources as sources_mod
+
+    monkeypatch.setattr(sources_mod, "MAX_FILE_BYTES", 1000)
+    big = tmp_path / "huge.gpx"
+    big.write_bytes(b"<gpx>" + b" " * 5000)
+    problems: list = []
+    (source,) = iter_sources([big], problems)
+    with pytest.raises(UnsafeFileError, match="larger than any activity file"):
+        source.read()
+
+
+def test_oversized_bytes_are_refused_by_the_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import kneeload.io
+
+    monkeypatch.setattr(kneeload.io, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(UnsafeFileError, match="limit"):
+        parse_bytes(b"<gpx>" + b" " * 5000, "big.gpx")

@@ -13,8 +13,11 @@ from pathlib import Path
 from kneeload.errors import CorruptFileError, NotAnActivityError, UnsafeFileError
 from kneeload.schema import RawActivity
 
-#: A gzip or zip member that inflates past this is refused (decompression bomb).
-MAX_INFLATED_BYTES = 512 * 1024 * 1024
+#: The largest activity file kneeload reads, loose or after inflating gzip/zip.
+#: Real ones are far smaller (24 h at 1 Hz is ~20 MB of GPX); parsing costs up to
+#: ~4x the file in memory, so this keeps two workers well under 1 GiB, and it
+#: cuts decompression bombs off early.
+MAX_FILE_BYTES = 64 * 1024 * 1024
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -39,25 +42,33 @@ def sniff(data: bytes) -> str:
 
 def gunzip_bounded(data: bytes, name: str, limit: int | None = None) -> bytes:
     """Inflate a gzip stream, refusing one that would grow past ``limit`` bytes."""
-    limit = MAX_INFLATED_BYTES if limit is None else limit
+    limit = MAX_FILE_BYTES if limit is None else limit
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         out = inflater.decompress(data, limit + 1)
     except zlib.error as exc:
         raise CorruptFileError(name, f"not a valid gzip stream ({exc})") from exc
     if len(out) > limit or inflater.unconsumed_tail:
-        raise UnsafeFileError(
-            name, f"gzip content inflates past {limit // 2**20} MiB; refused"
-        )
+        raise UnsafeFileError(name, f"gzip content inflates past {limit // 2**20} MiB")
     if not inflater.eof:
         raise CorruptFileError(name, "gzip stream is truncated")
     return out
+
+
+def too_big(size: int) -> str:
+    """The reason given for a file over the size limit."""
+    return (
+        f"{size / 2**20:.0f} MiB is larger than any activity file "
+        f"(limit {MAX_FILE_BYTES // 2**20} MiB); refused"
+    )
 
 
 def parse_bytes(data: bytes, name: str) -> list[RawActivity]:
     """Parse one file's bytes (plain or gzip) into its activities."""
     if not data:
         raise CorruptFileError(name, "empty file")
+    if len(data) > MAX_FILE_BYTES:
+        raise UnsafeFileError(name, too_big(len(data)))
     kind = sniff(data)
     if kind == "gzip":
         data = gunzip_bounded(data, name)

@@ -29,6 +29,9 @@ GPX_NAMESPACES = (
     "http://www.topografix.com/GPX/1/0",
 )
 
+#: lxml's tree costs ~10x the document in memory; larger files stream instead.
+FAST_PATH_MAX_BYTES = 16 * 2**20
+
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
 )
@@ -68,6 +71,8 @@ def fast_tracks(
     data: bytes,
 ) -> tuple[list[tuple[int, str | None, FastTrack]], str | None] | None:
     """Tracks of a regular GPX document, or None when the streaming path must run."""
+    if len(data) > FAST_PATH_MAX_BYTES:
+        return None
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError:

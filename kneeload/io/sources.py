@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kneeload.errors import ActivityFileError, CorruptFileError, UnsafeFileError
-from kneeload.io import MAX_INFLATED_BYTES, ZIP_MAGIC
+from kneeload.io import MAX_FILE_BYTES, ZIP_MAGIC, too_big
 
 #: File names we look at inside folders and archives (case-insensitive). Files
 #: named on the command line are always sniffed, whatever their name.
@@ -38,6 +38,8 @@ class Source:
     def read(self) -> bytes:
         """Return the file's bytes (a zip member is inflated with a size bound)."""
         if self.archive is None:
+            if self.size > MAX_FILE_BYTES:
+                raise UnsafeFileError(self.key, too_big(self.size))
             try:
                 return Path(self.key).read_bytes()
             except OSError as exc:
@@ -51,13 +53,13 @@ def read_zip_member(archive: Path, member: str, label: str) -> bytes:
     """Inflate one zip member in memory, refusing one that grows past the limit."""
     try:
         with zipfile.ZipFile(archive) as zf, zf.open(member) as fh:
-            data = fh.read(MAX_INFLATED_BYTES + 1)
+            data = fh.read(MAX_FILE_BYTES + 1)
     except (zipfile.BadZipFile, OSError, KeyError, EOFError) as exc:
         raise CorruptFileError(label, f"cannot read zip member: {exc}") from exc
-    if len(data) > MAX_INFLATED_BYTES:
+    if len(data) > MAX_FILE_BYTES:
         raise UnsafeFileError(
             label,
-            _TOO_BIG.format(MAX_INFLATED_BYTES // 2**20),
+            _TOO_BIG.format(MAX_FILE_BYTES // 2**20),
         )
     return data
 
@@ -132,11 +134,11 @@ def _zip_sources(
         label = f"{key}{ZIP_SEPARATOR}{info.filename}"
         if info.filename.lower().endswith(".zip"):
             problems.append(CorruptFileError(label, "zip inside a zip is not read"))
-        elif info.file_size > MAX_INFLATED_BYTES:
+        elif info.file_size > MAX_FILE_BYTES:
             problems.append(
                 UnsafeFileError(
                     label,
-                    _TOO_BIG.format(MAX_INFLATED_BYTES // 2**20),
+                    _TOO_BIG.format(MAX_FILE_BYTES // 2**20),
                 )
             )
         else:
