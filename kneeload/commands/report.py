@@ -11,7 +11,7 @@ import click
 from kneeload.cli import Context, load_activities, parse_day, pass_ctx, run_ingest, warn
 from kneeload.errors import KneeloadError
 
-CHART_NAMES = ("acwr", "weekly_km", "cadence", "descent")
+CHART_NAMES = ("acwr", "weekly_km", "cadence", "descent", "taper")
 
 
 def last_complete_week_end(today: date) -> date:
@@ -119,9 +119,26 @@ def _build(obj: Context, week_ending: date) -> tuple[Any, dict[str, bytes]]:
     finally:
         history.close()
     built = build_weekly_report(
-        activities, settings=obj.settings, week_ending=week_ending, problems=problems
+        activities,
+        settings=obj.settings,
+        week_ending=week_ending,
+        problems=problems,
+        knee_notes=_knee_notes(obj),
     )
     return built, report_charts(built)
+
+
+def _knee_notes(obj: Context) -> list[Any]:
+    """Knee-pain notes for the taper advice; an unreadable file is warned about."""
+    from kneeload.notes import load_knee_pain
+
+    if obj.settings.athlete.race_date is None:
+        return []
+    try:
+        return list(load_knee_pain(obj.home))
+    except KneeloadError as exc:
+        warn(f"knee-pain notes ignored: {exc}")
+        return []
 
 
 def _write_files(folder: Path, built: Any, charts: dict[str, bytes]) -> None:

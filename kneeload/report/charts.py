@@ -21,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from kneeload.analysis.taper import taper_chart_frame
 from kneeload.report.weekly import WeeklyReport
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
@@ -265,6 +266,98 @@ def plot_descent(ax: Axes, weeks: pd.DataFrame) -> list[Artist]:
     return drawn
 
 
+def plot_taper(
+    ax: Axes,
+    frame: pd.DataFrame,
+    *,
+    units: str = "km",
+    baseline_km: float | None = None,
+) -> list[Artist]:
+    """Weekly km of race weeks -7 ... -1 with the expected band of weeks -3 ... -1.
+
+    Baseline weeks (-7 ... -4) and taper weeks have different colours; weeks to come
+    have no bar, only their band with a dashed outline; a week in progress is hatched.
+    """
+    f = unit_factor(units)
+    x = frame.index.to_numpy(int)
+    km = frame["km"].to_numpy(float) / f
+    lo = frame["lo_km"].to_numpy(float) / f
+    hi = frame["hi_km"].to_numpy(float) / f
+    drawn = _taper_bands(ax, x, lo, hi, frame["status"].eq("to_come").to_numpy())
+    drawn += _taper_bars(ax, x, km, frame["status"].to_numpy(str))
+    if baseline_km:
+        drawn.append(
+            ax.axhline(baseline_km / f, color=OKABE_ITO["black"], ls=":", lw=1.2,
+                       label=f"baseline {baseline_km / f:.0f} {units}/week")
+        )  # fmt: skip
+    drawn += _taper_labels(ax, frame, x, hi)
+    top = np.nanmax(np.concatenate([km, hi, [(baseline_km or 1.0) / f]]))
+    ax.set_ylim(0, max(1.0, float(top)) * 1.35)  # headroom for the legend
+    ax.set_xticks(x, [f"{k}" for k in x])
+    ax.set_xlabel("race weeks (week -1 = the 7 days before race day)")
+    ax.set_ylabel(f"{units} per week")
+    ax.legend(loc="upper right", ncol=2)
+    title = (
+        "Taper: do the last three bars land in the green?"
+        if np.isfinite(lo).any()
+        else "Before the race: the taper check starts after week -4"
+    )
+    ax.set_title(title, loc="left")
+    return drawn
+
+
+def _taper_bands(
+    ax: Axes, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, come: np.ndarray
+) -> list[Artist]:
+    """The expected km range of each taper week; dashed outline for weeks to come."""
+    band = np.isfinite(lo) & np.isfinite(hi)
+    if not band.any():
+        return []
+    drawn: list[Artist] = [
+        ax.bar(x[band], (hi - lo)[band], bottom=lo[band], width=0.86,
+               color=OKABE_ITO["green"], alpha=0.25, lw=0,
+               label="expected range for the week"),
+    ]  # fmt: skip
+    if (band & come).any():
+        drawn.append(
+            ax.bar(x[band & come], (hi - lo)[band & come], bottom=lo[band & come],
+                   width=0.86, fill=False, ls="--", lw=1.2,
+                   edgecolor=OKABE_ITO["green"], label="week to come: aim here")
+        )  # fmt: skip
+    return drawn
+
+
+def _taper_bars(
+    ax: Axes, x: np.ndarray, km: np.ndarray, status: np.ndarray
+) -> list[Artist]:
+    """Baseline weeks light blue, taper weeks dark blue, this week hatched."""
+    base, done, now = x <= -4, status == "done", status == "in_progress"
+    drawn: list[Artist] = []
+    for mask, colour, hatch, label in (
+        (base & done, "sky", None, "baseline weeks (-7 to -4)"),
+        (~base & done, "blue", None, "taper weeks"),
+        (now, "sky" if (base & now).any() else "blue", "//", "this week so far"),
+    ):
+        if mask.any():
+            drawn.append(
+                ax.bar(x[mask], km[mask], width=0.55, color=OKABE_ITO[colour],
+                       hatch=hatch, edgecolor="white", lw=0, label=label)
+            )  # fmt: skip
+    return drawn
+
+
+def _taper_labels(
+    ax: Axes, frame: pd.DataFrame, x: np.ndarray, hi: np.ndarray
+) -> list[Artist]:
+    """'to come' above the bands of the weeks that have not started."""
+    kw = {"ha": "center", "va": "bottom", "fontsize": 8, "color": "#333333"}
+    come = frame["status"].eq("to_come").to_numpy()
+    return [
+        ax.text(xi, h if np.isfinite(h) else 0.0, "to come", **kw)
+        for xi, h in zip(x[come], hi[come], strict=True)
+    ]
+
+
 def new_figure(height_in: float, rows: int = 1, **kw: Any) -> tuple[Figure, Any]:
     """A phone-width figure with the report style (not registered with pyplot)."""
     with matplotlib.rc_context(_STYLE):
@@ -317,6 +410,11 @@ def _charts(report: WeeklyReport) -> dict[str, bytes]:
         fig, ax = new_figure(3.2)
         plot_descent(ax, report.weeks)
         out["descent"] = figure_to_png(fig)
+    if report.taper is not None:
+        fig, ax = new_figure(3.6)
+        plot_taper(ax, taper_chart_frame(report.taper), units=units,
+                   baseline_km=report.taper.baseline_km_per_week)  # fmt: skip
+        out["taper"] = figure_to_png(fig)
     return out
 
 

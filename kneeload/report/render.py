@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Mapping
 
 from kneeload.analysis.evidence import Flag
+from kneeload.analysis.taper import TaperResult, TaperWeek
 from kneeload.report.charts import MILE_M
 from kneeload.report.weekly import ALTERNATIVES_TEXT, METRONOME_TIP, WeeklyReport
 
@@ -20,6 +21,7 @@ CHART_CAPTIONS = {
     "weekly_km": "Weekly distance and longest run",
     "cadence": "Cadence vs speed on steady stretches",
     "descent": "Descent per week",
+    "taper": "Taper: weekly distance against the expected range",
 }
 _SEVERITY_WORD = {"info": "Note", "caution": "Caution", "warning": "Warning"}
 #: Per rule id: plain name, how its value reads, how its threshold reads.
@@ -33,7 +35,22 @@ RULE_NAMES: dict[str, tuple[str, str, str]] = {
     "cadence_low": ("Cadence lower than usual", "{:.1f}", "{:.1f}"),
     "step_length_up": ("Longer steps than usual", "{:+.0f}%", "{:+.0f}%"),
     "descent_ramp": ("More downhill", "{:.0f} m of descent", "{:.0f} m"),
+    "taper_volume": ("Race-week volume", "{:.2f}", "{:.2f}"),
+    "taper_relaxed": ("Relaxed taper", "{:.2f}", "{:.2f}"),
+    "taper_frequency": ("Fewer runs in the taper", "{:.2f}", "{:.2f}"),
+    "taper_intensity": ("No fast running in the taper", "{:.0f}", "{:.0f}"),
 }
+_VERDICT = {
+    "on_track": "on track",
+    "under_tapered": "under-tapered: less reduction than typical",
+    "over_tapered": "over-tapered: a very deep cut",
+    "insufficient_history": "not checked",
+}
+TAPER_WHY = (
+    "Why: tapers that cut volume by about 40-60% over the last 2-3 weeks while "
+    "keeping some intensity and most runs have been associated with the best race "
+    "times (Bosquet 2007; Mujika & Padilla 2003; Smyth & Lawlor 2021)."
+)
 _PLAIN = ("", "{:.2f}", "{:.2f}")
 
 
@@ -113,10 +130,83 @@ def cadence_lines(report: WeeklyReport) -> list[str]:
     ]
 
 
+def _span(a: object, b: object) -> str:
+    return f"{a:%a %-d %b} - {b:%a %-d %b}"
+
+
+def taper_week_line(w: TaperWeek, units: str) -> str:
+    """One race week: km, ratio vs its expected band, status and the target range."""
+    per = (MILE_M if units == "mi" else 1000.0) / 1000.0
+    head = f"Week {w.week} ({_span(w.start, w.end)}): "
+    band = f"expected {w.expected[0]:.2f}-{w.expected[1]:.2f}" if w.expected else ""
+    if w.status == "to_come":
+        text = head + f"to come ({band} of baseline)"
+    else:
+        text = head + f"{w.km / per:.1f} {units}"
+        if w.status == "in_progress":
+            text += f" so far ({band} of baseline)"
+        elif w.ratio is not None and w.expected is not None:
+            lo, hi = w.expected
+            where = "below" if w.ratio < lo else "above" if w.ratio > hi else "within"
+            text += f" = {w.ratio:.2f} of baseline ({band}: {where})"
+    if w.target_km is not None:
+        lo_u, hi_u = (v / per for v in w.target_km)
+        text += f"; aim for {lo_u:.0f}-{hi_u:.0f} {units} in the week to stay on track"
+        if w.status == "in_progress":
+            left = (max(0.0, lo_u - w.km / per), max(0.0, hi_u - w.km / per))
+            text += f" ({left[0]:.0f}-{left[1]:.0f} {units} to go)"
+    return text + "."
+
+
+def taper_lines(report: WeeklyReport) -> list[str]:
+    """The taper section as sentences (race, baseline, weeks, verdict, why)."""
+    t: TaperResult | None = report.taper
+    if t is None:
+        return []
+    u = report.units
+    per = (MILE_M if u == "mi" else 1000.0) / 1000.0
+    out = [
+        f"Race on {t.race_date:%a %-d %b %Y} "
+        f"({_distance(t.race_distance_m, u)}); checked on {t.as_of:%a %-d %b}."
+    ]
+    if t.baseline_km_per_week is None:
+        verdict = _VERDICT.get(t.verdict, t.verdict)
+        notes = [n[:1].upper() + n[1:].rstrip(".") + "." for n in t.notes]
+        return [*out, f"Verdict: {verdict}.", *notes]
+    base = f"Baseline (weeks -7 to -4): {t.baseline_km_per_week / per:.1f} {u}/week"
+    if t.baseline_runs_per_week is not None:
+        base += f", {t.baseline_runs_per_week:.1f} runs/week"
+    if t.dropped_weeks:
+        dropped = ", ".join(str(w) for w in t.dropped_weeks)
+        base += f" (week {dropped} left out: under half the median)"
+    out += [base + ".", *(taper_week_line(w, u) for w in t.weeks)]
+    verdict = _VERDICT.get(t.verdict, t.verdict)
+    if not t.verdict_final:
+        verdict += " so far (race week still to come)"
+    return [*out, f"Verdict: {verdict}.", TAPER_WHY]
+
+
 def _wrap(text: str, indent: str = "  ") -> list[str]:
     return textwrap.wrap(text, 78, initial_indent=indent, subsequent_indent=indent) or [
         indent
     ]
+
+
+def _taper_text(report: WeeklyReport) -> list[str]:
+    if report.taper is None:
+        return []
+    out = ["TAPER"]
+    for line in taper_lines(report):
+        out += _wrap(line)
+    for f in report.taper.flags:
+        out += ["", f"- {flag_heading(f)}", *_wrap(f.message)]
+        for e in f.evidence:
+            out += _wrap(f"Source: {e.citation} [grade {e.grade}]", "    ")
+    if report.knee_advice is not None:
+        out += ["", *_wrap(report.knee_advice.message)]
+        for e in report.knee_advice.evidence:
+            out += _wrap(f"Source: {e.citation} [grade {e.grade}]", "    ")
+    return [*out, ""]
 
 
 def render_text(report: WeeklyReport) -> str:
@@ -125,6 +215,7 @@ def render_text(report: WeeklyReport) -> str:
     out += ["THE WEEK IN NUMBERS"]
     out += [f"  {label + ':':<18} {value}" for label, value in number_lines(report)]
     out += ["", *_wrap(f"About ACWR: {report.acwr_caveat}"), ""]
+    out += _taper_text(report)
     out += [f"FLAGS ({report.flag_count})"]
     if not report.flags:
         out.append("  No flags this week.")
@@ -172,7 +263,7 @@ def _img(name: str, data: bytes, *, embed: bool) -> str:
     return f'<p><img src="{src}" alt="{alt}" width="640"></p>'
 
 
-def _flag_html(f: Flag) -> str:
+def _flag_html(f: Flag, *, numbers: bool = True) -> str:
     e = html.escape
     sources = "".join(
         f'<div class="src">Source: {e(x.citation)} [grade {e(x.grade)}]</div>'
@@ -180,8 +271,25 @@ def _flag_html(f: Flag) -> str:
     )
     return (
         f'<div class="flag {e(f.severity)}"><b>{e(flag_heading(f))}</b><br>'
-        f"The numbers: {e(flag_numbers(f))}<br>{e(f.message)}{sources}</div>"
+        + (f"The numbers: {e(flag_numbers(f))}<br>" if numbers else "")
+        + f"{e(f.message)}{sources}</div>"
     )
+
+
+def _taper_html(report: WeeklyReport, chart: str) -> str:
+    if report.taper is None:
+        return ""
+    e = html.escape
+    paras = "".join(f"<p>{e(line)}</p>" for line in taper_lines(report))
+    flags = "".join(_flag_html(f, numbers=False) for f in report.taper.flags)
+    knee = ""
+    if report.knee_advice is not None:
+        sources = "".join(
+            f'<div class="src">Source: {e(x.citation)} [grade {e(x.grade)}]</div>'
+            for x in report.knee_advice.evidence
+        )
+        knee = f'<div class="flag">{e(report.knee_advice.message)}{sources}</div>'
+    return f"<h2>Taper</h2>{paras}{chart}{flags}{knee}"
 
 
 def render_html(
@@ -200,6 +308,7 @@ def render_html(
         f'<p class="src">About ACWR: {e(report.acwr_caveat)}</p>',
         charts.get("acwr", ""),
         charts.get("weekly_km", ""),
+        _taper_html(report, charts.get("taper", "")),
         f"<h2>Flags ({report.flag_count})</h2>",
         "".join(_flag_html(f) for f in report.flags) or "<p>No flags this week.</p>",
         charts.get("descent", ""),

@@ -9,7 +9,7 @@ ending ``week_ending`` (RULES §3: uncoupled rolling ACWR is the charted variant
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -24,7 +24,19 @@ from kneeload.analysis.daily import daily_series, running_mask
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
 from kneeload.analysis.ramps import descent_ramp, session_spike, weekly_ramp
 from kneeload.analysis.rules import acwr_flags
+from kneeload.analysis.taper import (
+    TaperResult,
+    parse_race_distance,
+    taper_check,
+    taper_report_due,
+)
 from kneeload.config import Settings
+from kneeload.notes import (
+    KneeAdvice,
+    KneePainNote,
+    knee_taper_advice,
+    latest_knee_pain,
+)
 
 CHART_WEEKS = 16
 #: RULES §8: lower-impact options, offered when load should come down.
@@ -90,6 +102,8 @@ class WeeklyReport:
     weeks: pd.DataFrame = field(repr=False)
     gait: pd.DataFrame = field(repr=False)
     gait_model: tuple[float, float] | None = None
+    taper: TaperResult | None = None
+    knee_advice: KneeAdvice | None = None
     acwr_caveat: str = ACWR_TOOLTIP
     footer: str = FOOTER
 
@@ -110,13 +124,21 @@ def build_weekly_report(
     settings: Settings,
     week_ending: date,
     problems: pd.DataFrame | Iterable[tuple[str, str, str]] = (),
+    knee_notes: Sequence[KneePainNote] = (),
 ) -> WeeklyReport:
-    """Assemble the report for the 7 days ending ``week_ending`` (usually a Sunday)."""
+    """Assemble the report for the 7 days ending ``week_ending`` (usually a Sunday).
+
+    With a race date set and ``week_ending`` within D-28 ... D+7, the report also
+    carries the taper check and, given knee-pain notes, knee-aware taper advice.
+    """
     result = check(activities, settings=settings, as_of=week_ending)
     cadence = cadence_advice(activities, settings=settings, as_of=week_ending)
     weeks = weekly_table(activities, settings=settings, week_ending=week_ending)
     gait, model = gait_points(activities, settings=settings, week_ending=week_ending)
     status = str(result.load["acwr_status"])
+    taper, advice, taper_notes = taper_part(
+        activities, settings=settings, week_ending=week_ending, knee_notes=knee_notes
+    )
     return WeeklyReport(
         week_start=week_ending - timedelta(days=6),
         week_ending=week_ending,
@@ -128,12 +150,44 @@ def build_weekly_report(
         cadence=cadence,
         show_alternatives=needs_alternatives(result.flags),
         problems=_problem_rows(problems),
-        notes=tuple(result.notes),
+        notes=(*result.notes, *taper_notes),
         daily=chart_daily(activities, settings=settings, week_ending=week_ending),
         weeks=weeks,
         gait=gait,
         gait_model=model,
+        taper=taper,
+        knee_advice=advice,
     )
+
+
+def taper_part(
+    activities: pd.DataFrame,
+    *,
+    settings: Settings,
+    week_ending: date,
+    knee_notes: Sequence[KneePainNote] = (),
+) -> tuple[TaperResult | None, KneeAdvice | None, list[str]]:
+    """The taper check, knee advice and notes when the taper is due (RULES §7)."""
+    race = settings.athlete.race_date
+    if race is None or not taper_report_due(settings, week_ending):
+        return None, None, []
+    notes: list[str] = []
+    distance = None
+    if settings.athlete.race_distance:
+        try:
+            distance = parse_race_distance(settings.athlete.race_distance)
+        except ValueError as exc:
+            notes.append(f"race_distance in the settings: {exc}; assumed a marathon")
+    result = taper_check(
+        activities,
+        settings=settings,
+        race_date=race,
+        as_of=week_ending,
+        race_distance_m=distance,
+    )
+    start = min(race - timedelta(days=21), week_ending - timedelta(days=6))
+    note = latest_knee_pain(list(knee_notes), start=start, end=week_ending)
+    return result, (knee_taper_advice(note) if note else None), notes
 
 
 def _in_week(activities: pd.DataFrame, week_ending: date) -> pd.DataFrame:
