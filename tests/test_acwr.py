@@ -195,6 +195,28 @@ def test_low_chronic_under_10_km_per_week() -> None:
     assert acwr_status(load, settings=Settings(), as_of=load.index[-1].date()) == "ok"
 
 
+def test_low_chronic_looks_at_the_window_the_ratio_divides_by() -> None:
+    # seven weeks of one 2 km run a week, then a 40 km week: the 28 days up to the
+    # last day hold 46 km (11.5 km/week), but the uncoupled denominator (days
+    # t-27..t-7) holds 3 runs = 6 km in 21 days = 2 km/week -> gated, no ratio
+    week = [2.0, 0, 0, 0, 0, 0, 0]
+    load = series(week * 7 + [6.0, 6.0, 6.0, 6.0, 6.0, 5.0, 5.0])
+    frame = acwr_frame(load, settings=Settings())
+    last = frame.iloc[-1]
+    assert last["acwr_status"] == "low_chronic"
+    assert last["chronic_km_per_week"] == pytest.approx(6.0 / 21 * 7)
+    assert last["acute_km"] == pytest.approx(40.0)
+
+
+def test_chronic_km_is_the_uncoupled_denominator() -> None:
+    rng = np.random.default_rng(5)
+    load = series(list(rng.uniform(0, 15, 90)))
+    frame = acwr_frame(load, settings=Settings()).iloc[30:]
+    np.testing.assert_allclose(
+        frame["acute_km"] / frame["chronic_km_per_week"], frame["uncoupled"]
+    )
+
+
 def test_taper_window_d_minus_21_to_d_plus_7() -> None:
     load = series([6.0] * 120)
     race = date(2024, 3, 31)

@@ -68,6 +68,17 @@ def ewma_acwr(
     return ratio
 
 
+def chronic_km_per_week(load: pd.Series, *, acute: int, chronic: int) -> pd.Series:
+    """Usual weekly km: the uncoupled denominator, days t-27 … t-7, per 7 days.
+
+    The same window as the default (uncoupled) ratio, so the number shown beside
+    it divides the acute km into the ratio, and the low-chronic gate (RULES §3)
+    looks at the load the ratio is actually divided by.
+    """
+    before = load.shift(acute).rolling(chronic - acute, min_periods=1).mean()
+    return (before * 7.0).fillna(0.0)
+
+
 def acwr_frame(load: pd.Series, *, settings: Settings) -> pd.DataFrame:
     """All three ACWR variants, acute/chronic km and the gating status, per day."""
     cfg = settings.thresholds.acwr
@@ -75,8 +86,9 @@ def acwr_frame(load: pd.Series, *, settings: Settings) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "acute_km": load.rolling(acute, min_periods=1).sum(),
-            "chronic_km_per_week": load.rolling(chronic, min_periods=1).sum()
-            * (7.0 / chronic),
+            "chronic_km_per_week": chronic_km_per_week(
+                load, acute=acute, chronic=chronic
+            ),
             "uncoupled": rolling_uncoupled(load, acute=acute, chronic=chronic),
             "coupled": rolling_coupled(load, acute=acute, chronic=chronic),
             "ewma": ewma_acwr(load, acute=acute, chronic=chronic, seed_days=chronic),
@@ -93,8 +105,9 @@ def acwr_status_series(load: pd.Series, *, settings: Settings) -> pd.Series:
     cfg = settings.thresholds.acwr
     n = len(load)
     day_number = np.arange(n) + 1
-    chronic_week = load.rolling(cfg.chronic_days, min_periods=1).sum().to_numpy()
-    chronic_week = chronic_week * (7.0 / cfg.chronic_days)
+    chronic_week = chronic_km_per_week(
+        load, acute=cfg.acute_days, chronic=cfg.chronic_days
+    ).to_numpy()
     conditions = [
         day_number < cfg.min_history_days,
         _in_taper(load.index, settings),
