@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -68,8 +69,20 @@ def cli(ctx: click.Context, home: str | None, verbose: bool) -> None:
 
 
 def echo_json(document: Any) -> None:
-    """Print exactly one JSON document on stdout."""
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    """Print exactly one strict JSON document on stdout (NaN/inf become null)."""
+    click.echo(
+        json.dumps(_finite(document), indent=2, ensure_ascii=False, allow_nan=False)
+    )
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def warn(message: str) -> None:

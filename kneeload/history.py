@@ -117,19 +117,31 @@ def activity_records(frame: pd.DataFrame) -> list[dict[str, object]]:
             "source": rec["source"],
             "format": rec["format"],
             "sport": rec["sport"],
-            "sub_sport": rec["sub_sport"],
+            "sub_sport": _text(rec["sub_sport"]),
             "start_utc": rec["start_utc"].strftime("%Y-%m-%dT%H:%M:%SZ"),
             "local_date": rec["local_date"].strftime("%Y-%m-%d"),
         }
         item.update({k: _num(rec.get(k)) for k in JSON_NUMBERS})
         item.update(
-            cadence_source=rec["cadence_source"],
-            device=rec["device"],
-            partial=bool(rec["partial"]),
-            partial_reason=rec["partial_reason"],
+            {
+                k: _text(rec.get(k))
+                for k in (
+                    "cadence_source",
+                    "device",
+                    "partial_reason",
+                    "distance_source",
+                    "tz_source",
+                )
+            }
         )
+        item["partial"] = bool(rec["partial"])
         out.append(item)
     return out
+
+
+def _text(value: object) -> str | None:
+    """A string field, None where pandas holds a missing value (NaN/NA)."""
+    return value if isinstance(value, str) else None
 
 
 def _num(value: object) -> float | None:

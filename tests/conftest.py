@@ -43,3 +43,13 @@ def home(tmp_path: Path) -> Path:
     folder = tmp_path / "home"
     folder.mkdir()
     return folder
+
+
+def strict_json(text: str) -> object:
+    """Parse JSON as strict parsers do: NaN and Infinity are errors."""
+    import json
+
+    def refuse(constant: str) -> object:
+        raise ValueError(f"invalid JSON constant {constant}")
+
+    return json.loads(text, parse_constant=refuse)

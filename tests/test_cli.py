@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import strict_json
 
 from kneeload.cli import cli
 
@@ -61,7 +61,7 @@ def test_ingest_json_and_exit_status(
     folder = _inputs(real_dir, tmp_path)
     code, out, err = _run(home, "ingest", str(folder), "--json")
     assert code == 0
-    doc = json.loads(out)
+    doc = strict_json(out)
     assert set(doc) >= {
         "files_seen",
         "ingested",
@@ -79,17 +79,18 @@ def test_ingest_json_and_exit_status(
     assert "garbage.fit" in err and err.count("\n") >= 2
     code, out, _ = _run(home, "ingest", str(folder), "--json", "--strict")
     assert code == 1
-    assert json.loads(out)["unchanged"] == 4
+    assert strict_json(out)["unchanged"] == 4
 
 
 def test_activities_json_table_csv(real_dir: Path, tmp_path: Path, home: Path) -> None:
     _run(home, "ingest", str(_inputs(real_dir, tmp_path)))
     code, out, _ = _run(home, "activities", "--json")
     assert code == 0
-    rows = json.loads(out)
+    rows = strict_json(out)
     assert [r["local_date"] for r in rows] == ["2013-06-01", "2019-06-15"]
     for row in rows:
         assert set(row) >= ACTIVITY_FIELDS
+        assert row["sub_sport"] is None or isinstance(row["sub_sport"], str)
         assert row["start_utc"].endswith("Z")
         assert row["sport"] == "running"
     code, out, _ = _run(home, "activities", "--since", "2019-01-01")
@@ -119,4 +120,4 @@ def test_bad_config_is_a_usage_error(home: Path, tmp_path: Path) -> None:
 def test_missing_path_is_reported_not_fatal(home: Path, tmp_path: Path) -> None:
     code, out, _ = _run(home, "ingest", str(tmp_path / "nope"), "--json")
     assert code == 0
-    assert json.loads(out)["errors"][0]["error"] == "no such file or folder"
+    assert strict_json(out)["errors"][0]["error"] == "no such file or folder"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import strict_json
 
 from kneeload.cli import cli
 
@@ -31,7 +31,7 @@ def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_check_json_contract_on_the_spike_week(sample_home: Path) -> None:
     code, out, _ = _run(sample_home, "check", "--as-of", "2026-08-30", "--json")
     assert code == 0
-    doc = json.loads(out)
+    doc = strict_json(out)
     assert doc["as_of"] == "2026-08-30"
     assert set(doc["load"]) >= {
         "acute_km",
@@ -62,7 +62,7 @@ def test_check_json_contract_on_the_spike_week(sample_home: Path) -> None:
 
 def test_check_before_28_days_has_no_ratio(sample_home: Path) -> None:
     _, out, _ = _run(sample_home, "check", "--as-of", "2026-08-10", "--json")
-    doc = json.loads(out)
+    doc = strict_json(out)
     assert doc["load"]["acwr_status"] == "insufficient_history"
     assert set(doc["load"]["acwr"].values()) == {None}
 
@@ -77,7 +77,7 @@ def test_check_human_output_names_flags_and_evidence(sample_home: Path) -> None:
 def test_cadence_suggestion_in_the_low_cadence_stretch(sample_home: Path) -> None:
     code, out, _ = _run(sample_home, "cadence", "--as-of", "2026-09-20", "--json")
     assert code == 0
-    doc = json.loads(out)
+    doc = strict_json(out)
     easy = doc["easy_cadence_spm"]
     assert 150 <= easy <= 158  # the sample runs these weeks at ~154 steps/min
     lo, hi = doc["target_spm"]
