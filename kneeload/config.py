@@ -258,6 +258,7 @@ def _build(
         raise ConfigError(path, prefix.rstrip(".") or "(file)", "must be a table")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)} - skip
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         dotted = prefix + key
@@ -268,8 +269,19 @@ def _build(
             kwargs[key] = _build(hint, value, dotted + ".", path, keys, set())
         else:
             kwargs[key] = _coerce(value, hint, path, dotted)
+            _check_range(kwargs[key], defaults.get(key), path, dotted)
             keys.add(dotted)
     return cls(**kwargs)
+
+
+def _check_range(value: Any, default: Any, path: str, key: str) -> None:
+    """A list setting keeps the length of its default; a pair is [low, high]."""
+    if not isinstance(default, tuple) or not default:
+        return  # not a list, or a free-length one (email recipients)
+    if len(value) != len(default):
+        raise ConfigError(path, key, f"must be a list of {len(default)} numbers")
+    if len(value) == 2 and value[0] > value[1]:
+        raise ConfigError(path, key, "must be [low, high] with low <= high")
 
 
 def _coerce(value: Any, hint: Any, path: str, key: str) -> Any:
@@ -332,6 +344,38 @@ def render_config_toml(settings: Settings, *, commented: bool) -> str:
         lines += ["", f"[{prefix}]", f"# {type(table).__doc__}"]
         lines += _render_table(table, prefix, settings, commented)
     return "\n".join(lines) + "\n"
+
+
+def settings_json(settings: Settings) -> dict[str, Any]:
+    """Every setting by dotted key: value, default, source and citation."""
+    tables: list[tuple[str, Any]] = [
+        ("athlete", settings.athlete),
+        ("email", settings.email),
+    ]
+    tables += [
+        (f"thresholds.{f.name}", getattr(settings.thresholds, f.name))
+        for f in dataclasses.fields(Thresholds)
+    ]
+    out: dict[str, Any] = {"path": str(settings.path) if settings.path else None}
+    for prefix, table in tables:
+        defaults = type(table)()
+        for f in dataclasses.fields(table):
+            key = f"{prefix}.{f.name}"
+            out[key] = {
+                "value": _json_value(getattr(table, f.name)),
+                "default": _json_value(getattr(defaults, f.name)),
+                "source": "file" if key in settings.file_keys else "default",
+                "citation": f.metadata.get("cite", ""),
+            }
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def _render_table(obj: Any, prefix: str, settings: Settings, commented: bool) -> list:

@@ -98,3 +98,18 @@ def test_config_init_show_path(home: Path) -> None:
     (home / "kneeload.toml").write_text("[thresholds.session_spike]\nratio = 'x'\n")
     code, _, err = _run(home, "config", "show")
     assert code == 2 and "session_spike" in err
+
+
+def test_config_show_json(home: Path) -> None:
+    (home / "kneeload.toml").write_text("[athlete]\nhr_max = 190\n")
+    code, out, _ = _run(home, "config", "show", "--json")
+    assert code == 0
+    doc = strict_json(out)
+    assert doc["athlete.hr_max"] == {
+        "value": 190.0,
+        "default": None,
+        "source": "file",
+        "citation": doc["athlete.hr_max"]["citation"],
+    }
+    spike = doc["thresholds.session_spike.caution_ratio"]
+    assert spike["source"] == "default" and "Frandsen" in spike["citation"]

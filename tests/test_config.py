@@ -70,6 +70,8 @@ def test_values_from_file_and_sources(tmp_path: Path) -> None:
             "[thresholds.weekly_ramp]\ncaution_pct = true\n",
             "thresholds.weekly_ramp.caution_pct",
         ),
+        ("[thresholds.taper]\nw1 = [0.4]\n", "thresholds.taper.w1"),
+        ("[thresholds.taper]\nw2 = [0.8, 0.55]\n", "thresholds.taper.w2"),
     ],
     ids=[
         "unknown-threshold",
@@ -82,6 +84,8 @@ def test_values_from_file_and_sources(tmp_path: Path) -> None:
         "unknown-section",
         "not-a-table",
         "bool-not-number",
+        "band-one-number",
+        "band-reversed",
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:

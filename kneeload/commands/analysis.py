@@ -75,12 +75,16 @@ def config_path(obj: Context) -> None:
 
 
 @config.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 @pass_ctx
-def config_show(obj: Context) -> None:
+def config_show(obj: Context, as_json: bool) -> None:
     """Print every setting and threshold in effect, with its source and citation."""
-    from kneeload.config import render_config_toml
+    from kneeload.config import render_config_toml, settings_json
 
-    click.echo(render_config_toml(obj.settings, commented=False))
+    if as_json:
+        echo_json(settings_json(obj.settings))
+    else:
+        click.echo(render_config_toml(obj.settings, commented=False))
 
 
 @config.command("init")
