@@ -230,14 +230,7 @@ class Store:
                 (result.size, result.mtime_ns, result.key),
             )
             return
-        old_ids = [
-            r[0]
-            for r in cur.execute(
-                "SELECT id FROM activities WHERE file_key = ?", (result.key,)
-            )
-        ]
-        for old in old_ids:
-            _delete_activity(cur, old)
+        _release_file(cur, result.key)
         cur.execute(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -313,6 +306,34 @@ class Store:
             "WHERE status IN ('skipped', 'error', 'partial') ORDER BY key"
         )
         return [(r[0], r[1], r[2] or "") for r in rows]
+
+
+def _release_file(cur: sqlite3.Cursor, key: str) -> None:
+    """Drop a changed file's activities, unless another file holds the same bytes.
+
+    Identical copies share activity ids (the id comes from the content hash), so
+    when the file that first brought an activity changes, a copy elsewhere takes
+    the activity over instead of it being lost.
+    """
+    row = cur.execute("SELECT sha256 FROM files WHERE key = ?", (key,)).fetchone()
+    copy = None
+    if row is not None and row[0] is not None:
+        copy = cur.execute(
+            "SELECT key FROM files WHERE sha256 = ? AND key != ? "
+            "AND status IN ('ingested', 'partial') LIMIT 1",
+            (row[0], key),
+        ).fetchone()
+    if copy is not None:
+        cur.execute(
+            "UPDATE activities SET file_key = ? WHERE file_key = ?", (copy[0], key)
+        )
+        return
+    ids = [
+        r[0]
+        for r in cur.execute("SELECT id FROM activities WHERE file_key = ?", (key,))
+    ]
+    for old in ids:
+        _delete_activity(cur, old)
 
 
 def _delete_activity(cur: sqlite3.Cursor, activity_id: str) -> None:

@@ -178,3 +178,20 @@ def _count(home: Path) -> int:
             return db.execute("SELECT count(*) FROM activities").fetchone()[0]
     except sqlite3.OperationalError:
         return 0
+
+
+def test_replacing_one_of_two_identical_copies_keeps_the_run(
+    real_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "in"
+    _copy(real_dir, FR945[:1], folder / "a")
+    _copy(real_dir, FR945[:1], folder / "b")
+    with Store.in_home(tmp_path) as store:
+        first = ingest([folder], store, workers=1)
+        assert (first.ingested, first.duplicates) == (1, 1)
+        other = real_dir / "trackeR__2013-06-01-183220.TCX.gz"
+        shutil.copy2(other, folder / "a" / FR945[0])  # overwrite copy a
+        second = ingest([folder], store, workers=1)
+        dates = sorted(r["local_date"] for r in store.activity_rows())
+    assert second.ingested == 1
+    assert dates == ["2013-06-01", "2019-06-15"]  # copy b still holds the FR945 run
