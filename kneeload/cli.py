@@ -287,17 +287,10 @@ def _int(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-from kneeload.commands.analysis import cadence as _cadence  # noqa: E402
-from kneeload.commands.analysis import check as _check  # noqa: E402
-from kneeload.commands.analysis import config as _config  # noqa: E402
-from kneeload.commands.taper import taper as _taper  # noqa: E402
+# The commands live in kneeload/commands/; they import pandas only when run.
+from kneeload.commands.analysis import cadence, check, config, note  # noqa: E402
+from kneeload.commands.report import report  # noqa: E402
+from kneeload.commands.taper import taper  # noqa: E402
 
-cli.add_command(_check)
-cli.add_command(_cadence)
-cli.add_command(_config)
-
-cli.add_command(_taper)
-
-from kneeload.commands.report import report as _report  # noqa: E402
-
-cli.add_command(_report)
+for _command in (check, cadence, taper, report, note, config):
+    cli.add_command(_command)

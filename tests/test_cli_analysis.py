@@ -113,3 +113,27 @@ def test_config_show_json(home: Path) -> None:
     }
     spike = doc["thresholds.session_spike.caution_ratio"]
     assert spike["source"] == "default" and "Frandsen" in spike["citation"]
+
+
+def test_knee_pain_note_raises_downhill_flags_and_adds_clinician(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "knee"
+    _run(home, "ingest", str(SAMPLES))
+    _, out, _ = _run(home, "check", "--as-of", "2026-09-27", "--json")
+    before = [f for f in strict_json(out)["flags"] if f["rule"] == "descent_ramp"]
+    assert before and {f["severity"] for f in before} == {"info"}  # RULES §6.5
+    assert not any("clinician" in f["message"] for f in before)
+    code, out, _ = _run(home, "note", "--knee-pain", "4", "--date", "2026-09-26")
+    assert code == 0 and "4/10" in out
+    _, out, _ = _run(home, "check", "--as-of", "2026-09-27", "--json")
+    after = strict_json(out)
+    descent = [f for f in after["flags"] if f["rule"] == "descent_ramp"]
+    assert {f["severity"] for f in descent} == {"caution"}
+    assert all("see a clinician" in f["message"] for f in after["flags"])
+    # 14 days later the note no longer counts; a 0 score means the pain has gone
+    _, out, _ = _run(home, "check", "--as-of", "2026-10-11", "--json")
+    assert not any("clinician" in f["message"] for f in strict_json(out)["flags"])
+    _run(home, "note", "--knee-pain", "0", "--date", "2026-09-27")
+    _, out, _ = _run(home, "check", "--as-of", "2026-09-27", "--json")
+    assert {f["severity"] for f in strict_json(out)["flags"]} == {"info"}

@@ -5,8 +5,10 @@ Pure functions over the activities DataFrame; ``as_of`` is always passed in.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -93,8 +95,52 @@ def _load_summary(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def check(activities: pd.DataFrame, *, settings: Settings, as_of: date) -> CheckResult:
-    """Evaluate every load and gait rule for the 7 days ending ``as_of``."""
+#: Rules whose INFO becomes CAUTION when knee pain is noted (RULES §5, §6.5).
+KNEE_PAIN_RAISES = frozenset({"intensity_ramp", "descent_ramp"})
+#: How far back a knee-pain note counts for ``check``.
+KNEE_PAIN_DAYS = 14
+CLINICIAN_TEXT = (
+    "You noted knee pain: if it persists, or comes with swelling, locking or "
+    "giving way, see a clinician."
+)
+
+
+def knee_pain_score(notes: Iterable[Any], as_of: date) -> int | None:
+    """The latest knee-pain score (1-10) noted in the 14 days ending ``as_of``."""
+    start = as_of - timedelta(days=KNEE_PAIN_DAYS - 1)
+    recent = [n for n in notes if start <= n.day <= as_of]
+    if not recent:
+        return None
+    latest = max(recent, key=lambda n: n.day)
+    return latest.score if latest.score >= 1 else None  # 0 = the pain has gone
+
+
+def with_knee_pain(flags: list[Flag], score: int | None) -> list[Flag]:
+    """Raise the knee-sensitive rules to caution and add the clinician line."""
+    if score is None:
+        return flags
+    out = []
+    for flag in flags:
+        severity = flag.severity
+        if flag.rule in KNEE_PAIN_RAISES and severity == "info":
+            severity = "caution"
+        message = f"{flag.message} {CLINICIAN_TEXT}"
+        out.append(dataclasses.replace(flag, severity=severity, message=message))
+    return out
+
+
+def check(
+    activities: pd.DataFrame,
+    *,
+    settings: Settings,
+    as_of: date,
+    knee_pain: int | None = None,
+) -> CheckResult:
+    """Evaluate every load and gait rule for the 7 days ending ``as_of``.
+
+    ``knee_pain`` is a pain score (1-10) the runner noted recently, if any: it
+    raises intensity and downhill flags to caution and adds clinician advice.
+    """
     acts = _upto(activities, as_of)
     profile = heart_rate_profile(acts, athlete=settings.athlete)
     if acts.empty:
@@ -121,8 +167,15 @@ def check(activities: pd.DataFrame, *, settings: Settings, as_of: date) -> Check
             daily, runs, settings=settings, as_of=as_of, history_start=history_start
         )
     )
+    flags = with_knee_pain(flags, knee_pain)
     flags.sort(key=lambda f: (f.date, -SEVERITIES.index(f.severity), f.rule))
-    return CheckResult(as_of, flags, load, profile.notes)
+    notes = list(profile.notes)
+    if knee_pain is not None:
+        notes.append(
+            f"knee pain {knee_pain}/10 noted in the last {KNEE_PAIN_DAYS} days: "
+            "intensity and downhill flags are raised to caution (RULES §5, §6.5)"
+        )
+    return CheckResult(as_of, flags, load, notes)
 
 
 CADENCE_TEXT = (

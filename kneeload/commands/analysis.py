@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from kneeload.cli import Context, echo_json, load_activities, parse_day, pass_ctx
+from kneeload.errors import KneeloadError
 
 SEVERITY_MARK = {"info": "i", "caution": "!", "warning": "!!"}
 
@@ -33,9 +34,15 @@ def check(obj: Context, as_of: str | None, as_json: bool) -> None:
         kneeload check --as-of 2026-08-30
     """
     from kneeload.analysis.check import check as run_check
+    from kneeload.analysis.check import knee_pain_score
 
     day = _as_of(as_of)
-    result = run_check(load_activities(obj), settings=obj.settings, as_of=day)
+    result = run_check(
+        load_activities(obj),
+        settings=obj.settings,
+        as_of=day,
+        knee_pain=knee_pain_score(_knee_notes(obj), day),
+    )
     doc = result.to_json()
     if as_json:
         echo_json(doc)
@@ -60,6 +67,41 @@ def cadence(obj: Context, as_of: str | None, as_json: bool) -> None:
         echo_json(doc)
         return
     click.echo(render_cadence(doc))
+
+
+@click.command()
+@click.option(
+    "--knee-pain",
+    type=click.IntRange(0, 10),
+    required=True,
+    metavar="0-10",
+    help="Knee pain today (0 none, 10 worst), e.g. during or after running.",
+)
+@click.option("--date", "day", metavar="DATE", help="The day it refers to [today].")
+@pass_ctx
+def note(obj: Context, knee_pain: int, day: str | None) -> None:
+    """Note knee pain; check, report and taper then add knee-aware advice.
+
+    A score of 1 or more in the last 14 days raises intensity and downhill flags
+    to caution (RULES §5, §6.5) and adds "see a clinician" advice.
+    """
+    from kneeload.notes import add_knee_pain
+
+    when = parse_day(day, "--date") or date.today()
+    try:
+        add_knee_pain(obj.home, when, knee_pain)
+    except KneeloadError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"noted knee pain {knee_pain}/10 on {when.isoformat()}")
+
+
+def _knee_notes(obj: Context) -> list[Any]:
+    from kneeload.notes import load_knee_pain
+
+    try:
+        return list(load_knee_pain(obj.home))
+    except KneeloadError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()

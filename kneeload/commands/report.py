@@ -129,11 +129,9 @@ def _build(obj: Context, week_ending: date) -> tuple[Any, dict[str, bytes]]:
 
 
 def _knee_notes(obj: Context) -> list[Any]:
-    """Knee-pain notes for the taper advice; an unreadable file is warned about."""
+    """Knee-pain notes (flags and taper advice); an unreadable file is warned about."""
     from kneeload.notes import load_knee_pain
 
-    if obj.settings.athlete.race_date is None:
-        return []
     try:
         return list(load_knee_pain(obj.home))
     except KneeloadError as exc:

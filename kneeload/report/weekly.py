@@ -19,7 +19,12 @@ import pandas as pd
 
 from kneeload.analysis.acwr import acwr_frame
 from kneeload.analysis.cadence import cadence_model, run_gait, segment_table
-from kneeload.analysis.check import CadenceResult, cadence_advice, check
+from kneeload.analysis.check import (
+    CadenceResult,
+    cadence_advice,
+    check,
+    knee_pain_score,
+)
 from kneeload.analysis.daily import daily_series, running_mask
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
 from kneeload.analysis.ramps import descent_ramp, session_spike, weekly_ramp
@@ -131,7 +136,12 @@ def build_weekly_report(
     With a race date set and ``week_ending`` within D-28 ... D+7, the report also
     carries the taper check and, given knee-pain notes, knee-aware taper advice.
     """
-    result = check(activities, settings=settings, as_of=week_ending)
+    result = check(
+        activities,
+        settings=settings,
+        as_of=week_ending,
+        knee_pain=knee_pain_score(knee_notes, week_ending),
+    )
     cadence = cadence_advice(activities, settings=settings, as_of=week_ending)
     weeks = weekly_table(activities, settings=settings, week_ending=week_ending)
     gait, model = gait_points(activities, settings=settings, week_ending=week_ending)
