@@ -8,13 +8,13 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import manifest_rows, real_dir_or_skip
 from fitparse.records import Crc
 
 from kneeload.errors import CorruptFileError, NotAnActivityError
 from kneeload.io import gunzip_bounded, parse_bytes
 from kneeload.io.fit import build_activities, decode_reference, fit_crc, parse_fit
 from kneeload.schema import RawActivity
-from tests.conftest import manifest_rows, real_dir_or_skip
 
 FIT_EPOCH = 631065600  # 1989-12-31T00:00:00Z, from the FIT specification
 FIT_ROWS = [r for r in manifest_rows() if r["format"] in ("fit", "fit.gz")]

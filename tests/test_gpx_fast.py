@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REAL_DIR, SAMPLE_DIR
 
 import kneeload.io.gpx as gpx
 from kneeload.io import gunzip_bounded
 from kneeload.io._gpxfast import fast_tracks
 from kneeload.synth import simulate_run, write_gpx
-from tests.conftest import REAL_DIR, SAMPLE_DIR
 
 GPX_FILES = sorted(
     [*REAL_DIR.glob("*.gpx"), *REAL_DIR.glob("*.gpx.gz"), *SAMPLE_DIR.glob("*.gpx")]
