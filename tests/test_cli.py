@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import strict_json
 
@@ -121,3 +122,36 @@ def test_missing_path_is_reported_not_fatal(home: Path, tmp_path: Path) -> None:
     code, out, _ = _run(home, "ingest", str(tmp_path / "nope"), "--json")
     assert code == 0
     assert strict_json(out)["errors"][0]["error"] == "no such file or folder"
+
+
+def test_athlete_settings_change_trimp_without_rereading(
+    real_dir: Path, tmp_path: Path, home: Path
+) -> None:
+    import math
+
+    import numpy as np
+
+    from kneeload.history import open_history
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy2(real_dir / "sportslib__runs_6782987395.fit", folder)
+    _run(home, "ingest", str(folder))
+    first = strict_json(_run(home, "activities", "--json")[1])[0]["trimp"]
+    (home / "kneeload.toml").write_text(
+        '[athlete]\nhr_max = 190\nhr_rest = 50\nsex = "female"\n'
+    )
+    (folder / "sportslib__runs_6782987395.fit").unlink()  # nothing left to re-read
+    second = strict_json(_run(home, "activities", "--json")[1])[0]["trimp"]
+    # by hand from the stored samples (RULES L3, women a=0.86 b=1.67): each
+    # sample holds until the next, gaps capped at 10 s
+    history = open_history(home)
+    samples = history.samples(history.activities["id"].iloc[0])
+    history.close()
+    t = (samples.index - samples.index[0]).total_seconds().to_numpy()
+    hold = np.append(np.clip(np.diff(t), 0, 10), 0.0)
+    x = np.clip((samples["heart_rate_bpm"].to_numpy() - 50) / (190 - 50), 0, 1)
+    terms = hold / 60 * x * 0.86 * np.exp(1.67 * x)
+    expected = float(np.nansum(terms))
+    assert second == pytest.approx(expected, rel=0.005)
+    assert not math.isclose(first, second, rel_tol=0.01)
