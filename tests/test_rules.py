@@ -403,6 +403,41 @@ def test_no_flag_before_minimum_history(rows: list[tuple[int, float]]) -> None:
     assert result.load["acwr_status"] == "insufficient_history"
 
 
+#: Days of history each rule needs (RULES §9; 4-week baselines need 5 weeks).
+MIN_HISTORY_DAYS = {
+    "weekly_ramp": 14,
+    "acwr_high": 28,
+    "acwr_low": 28,
+    "session_spike": 30,
+    "descent_ramp": 30,
+    "intensity_ramp": 35,
+}
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 44), st.floats(0.5, 42.0, allow_nan=False)),
+        min_size=2,
+        max_size=40,
+    ),
+    st.integers(0, 44),
+)
+def test_each_rule_waits_for_its_own_minimum_history(
+    rows: list[tuple[int, float]], offset: int
+) -> None:
+    acts = frame([run(d, km, descent_m=km * 30) for d, km in rows])
+    first = min(d for d, _ in rows)
+    result = check(acts, settings=SETTINGS, as_of=as_of(first + offset))
+    for flag in result.flags:
+        need = MIN_HISTORY_DAYS.get(flag.rule)
+        if need is not None:
+            history_days = (flag.date - as_of(first)).days + 1
+            assert history_days >= need, (flag.rule, history_days)
+    if offset + 1 < 28:
+        assert result.load["acwr_status"] == "insufficient_history"
+
+
 # ---- the generated sample block: each story in index.toml fires its rule ----
 
 
