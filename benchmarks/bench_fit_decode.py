@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/bench_fit_decode.py [--rounds N]``. Reads the shared real
 FIT files when present (never copied into the repo) and a synthetic one-hour
-1 Hz run built with the test module's tiny FIT writer.
+1 Hz run written by kneeload.synth.
 """
 
 from __future__ import annotations
@@ -27,7 +27,15 @@ from kneeload.io.fit import (  # noqa: E402
     fit_crc,
     parse_fit,
 )
-from tests.test_fit import build_run  # noqa: E402
+from kneeload.synth import simulate_run, write_fit  # noqa: E402
+
+
+def build_run(seconds: int) -> bytes:
+    """A synthetic run of ``seconds`` 1 Hz records as FIT bytes."""
+    from datetime import UTC, datetime
+
+    start = datetime(2026, 5, 1, 6, tzinfo=UTC)
+    return write_fit(simulate_run(start, duration_s=seconds, interval_s=1, seed=1))
 
 
 def _timings_ms(func: Callable[[], object], rounds: int) -> tuple[float, float]:
@@ -41,7 +49,7 @@ def _timings_ms(func: Callable[[], object], rounds: int) -> tuple[float, float]:
 
 
 def _inputs() -> list[tuple[str, bytes]]:
-    files = [("synthetic 1 h 1 Hz run (3600 records)", build_run(3600))]
+    files = [("synthetic 1 h 1 Hz run (3601 records)", build_run(3600))]
     for path in sorted(REAL_DIR.glob("*.fit*")):
         raw = path.read_bytes()
         files.append(
