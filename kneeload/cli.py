@@ -26,7 +26,7 @@ class Context:
     """What every command shares: the home folder and the settings."""
 
     def __init__(self, home: str | None, verbose: bool) -> None:
-        from kneeload.history import resolve_home
+        from kneeload.config import resolve_home
 
         self.home = resolve_home(home)
         self.verbose = verbose

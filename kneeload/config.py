@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import tomllib
 import types
 import typing
@@ -24,6 +25,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from kneeload.errors import ConfigError
 
 CONFIG_FILENAME = "kneeload.toml"
+ENV_HOME = "KNEELOAD_HOME"
+
+
+def resolve_home(home: str | Path | None = None) -> Path:
+    """The home folder: the argument, else $KNEELOAD_HOME, else the user data dir."""
+    if home:
+        return Path(home).expanduser()
+    if os.environ.get(ENV_HOME):
+        return Path(os.environ[ENV_HOME]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("kneeload", appauthor=False))
 
 
 def _t(default: Any, cite: str) -> Any:

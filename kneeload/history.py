@@ -8,27 +8,14 @@ activity files: everything comes from the store.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from kneeload.config import resolve_home
 from kneeload.schema import Activity
 from kneeload.store import Store, decode_hr_hist
-
-ENV_HOME = "KNEELOAD_HOME"
-
-
-def resolve_home(home: str | Path | None = None) -> Path:
-    """The home folder: the argument, else $KNEELOAD_HOME, else the user data dir."""
-    if home:
-        return Path(home).expanduser()
-    if os.environ.get(ENV_HOME):
-        return Path(os.environ[ENV_HOME]).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("kneeload", appauthor=False))
 
 
 class History:
