@@ -37,6 +37,18 @@ def real_dir() -> Path:
     return real_dir_or_skip()
 
 
+@pytest.fixture(scope="session")
+def story() -> dict:
+    """sample_activities/index.toml: the training story with its dates."""
+    import tomllib
+
+    index = SAMPLE_DIR / "index.toml"
+    if not index.exists():
+        pytest.skip(f"sample block not generated yet ({index} missing)")
+    with index.open("rb") as fh:
+        return tomllib.load(fh)
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """An empty kneeload home folder."""

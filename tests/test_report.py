@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import tomllib
 from datetime import date
 from pathlib import Path
 
@@ -45,16 +44,6 @@ MILE_KM = 1.609344  # international mile
 def _flat(text: str) -> str:
     """Whitespace-normalised text (the text report wraps at 78 columns)."""
     return " ".join(text.split())
-
-
-@pytest.fixture(scope="module")
-def story() -> dict:
-    """sample_activities/index.toml: the training story with its dates."""
-    index = SAMPLE_DIR / "index.toml"
-    if not index.exists():
-        pytest.skip(f"sample block not generated yet ({index} missing)")
-    with index.open("rb") as fh:
-        return tomllib.load(fh)
 
 
 @pytest.fixture(scope="module")

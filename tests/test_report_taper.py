@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import io
-import tomllib
 from datetime import date
 from pathlib import Path
 
@@ -40,16 +39,6 @@ KNEE_ADVICE = "cut volume and downhill running first"
 
 def _flat(text: str) -> str:
     return " ".join(text.split())
-
-
-@pytest.fixture(scope="module")
-def story() -> dict:
-    """sample_activities/index.toml: the training story with its dates."""
-    index = SAMPLE_DIR / "index.toml"
-    if not index.exists():
-        pytest.skip(f"sample block not generated yet ({index} missing)")
-    with index.open("rb") as fh:
-        return tomllib.load(fh)
 
 
 @pytest.fixture(scope="module")
