@@ -25,7 +25,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 from PIL import Image
 
-from kneeload.analysis.evidence import Flag
+from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
 from kneeload.cli import cli
 from kneeload.config import EmailSettings, Settings
 from kneeload.mail import MailError, compose_message, send_message, subject_line
@@ -150,8 +150,11 @@ def test_report_email_arrives_intact(
     assert msg["To"] == "runner@example.org, physio@example.org"
     flat = " ".join(text.split())
     assert {"weekly_ramp", "session_spike"} <= {f["rule"] for f in checked["flags"]}
+    caveat = " ".join(ACWR_TOOLTIP.split())
+    assert flat.count(caveat) == 1  # the ACWR caveat is said once, not per flag
     for flag in checked["flags"]:
-        assert " ".join(flag["message"].split()) in flat
+        message = " ".join(flag["message"].replace(ACWR_TOOLTIP, " ").split())
+        assert message in flat
     lo, hi = _json(home, "cadence", "--as-of", ramp["as_of"], "--json")["target_spm"]
     assert f"target {lo}-{hi} steps/min" in flat
     assert "Not medical advice" in text and "Not medical advice" in html

@@ -11,7 +11,7 @@ import html
 import textwrap
 from collections.abc import Mapping
 
-from kneeload.analysis.evidence import Flag
+from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
 from kneeload.analysis.taper import TaperResult, TaperWeek
 from kneeload.report.charts import MILE_M
 from kneeload.report.weekly import ALTERNATIVES_TEXT, METRONOME_TIP, WeeklyReport
@@ -221,7 +221,7 @@ def render_text(report: WeeklyReport) -> str:
         out.append("  No flags this week.")
     for f in report.flags:
         out += ["", f"- {flag_heading(f)}", *_wrap(f"The numbers: {flag_numbers(f)}")]
-        out += _wrap(f.message)
+        out += _wrap(flag_message(f))
         for e in f.evidence:
             out += _wrap(f"Source: {e.citation} [grade {e.grade}]", "    ")
     out += ["", "CADENCE"]
@@ -263,6 +263,11 @@ def _img(name: str, data: bytes, *, embed: bool) -> str:
     return f'<p><img src="{src}" alt="{alt}" width="640"></p>'
 
 
+def flag_message(f: Flag) -> str:
+    """A flag's message without the ACWR caveat, which the report states once."""
+    return " ".join(f.message.replace(ACWR_TOOLTIP, " ").split())
+
+
 def _flag_html(f: Flag, *, numbers: bool = True) -> str:
     e = html.escape
     sources = "".join(
@@ -272,7 +277,7 @@ def _flag_html(f: Flag, *, numbers: bool = True) -> str:
     return (
         f'<div class="flag {e(f.severity)}"><b>{e(flag_heading(f))}</b><br>'
         + (f"The numbers: {e(flag_numbers(f))}<br>" if numbers else "")
-        + f"{e(f.message)}{sources}</div>"
+        + f"{e(flag_message(f))}{sources}</div>"
     )
 
 
