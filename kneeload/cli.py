@@ -253,6 +253,8 @@ def _csv(records: list[dict[str, Any]]) -> str:
 
 def render_activity_table(records: list[dict[str, Any]], units: str) -> str:
     """A fixed-width table of activities in km or miles."""
+    if not records:
+        return "No activities match. Add files with: kneeload ingest PATH..."
     per = 1609.344 if units == "mi" else 1000.0
     head = (
         f"{'date':<10}  {'sport':<8}  {units:>6}  {'time':>7}  {'pace':>6}  "
