@@ -1,4 +1,16 @@
-"""kneeload: training-load monitor for runners' knees."""
+"""kneeload: training load and gait risk factors for runners' knees.
+
+The analysis names load on first use (PEP 562), so ``import kneeload`` and the
+command line stay fast: pandas and matplotlib are imported only when needed.
+
+    >>> import kneeload
+    >>> history = kneeload.open_history("~/.local/share/kneeload")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from kneeload.errors import (
     ActivityFileError,
@@ -11,6 +23,27 @@ from kneeload.errors import (
 )
 from kneeload.schema import Activity, RawActivity
 
+__version__ = "0.1.0"
+
+#: Public names that live in heavier modules, imported on first access.
+_LAZY = {
+    "History": "kneeload.history",
+    "open_history": "kneeload.history",
+    "Settings": "kneeload.config",
+    "load_settings": "kneeload.config",
+    "Store": "kneeload.store",
+    "read_path": "kneeload.io",
+    "parse_bytes": "kneeload.io",
+    "summarise": "kneeload.summary",
+    "add_trimp": "kneeload.analysis.load",
+    "daily_series": "kneeload.analysis.daily",
+    "acwr_frame": "kneeload.analysis.acwr",
+    "check": "kneeload.analysis.check",
+    "cadence_advice": "kneeload.analysis.check",
+    "taper_check": "kneeload.analysis.taper",
+    "build_weekly_report": "kneeload.report.weekly",
+}
+
 __all__ = [
     "Activity",
     "ActivityFileError",
@@ -21,5 +54,19 @@ __all__ = [
     "RawActivity",
     "StoreError",
     "UnsafeFileError",
+    *_LAZY,
 ]
-__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kneeload' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """Every public name, the lazy ones included."""
+    return sorted({*globals(), *_LAZY})
