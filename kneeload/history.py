@@ -34,10 +34,11 @@ class History:
         frame.index.name = "time"
         return frame
 
-    def problem_files(self) -> pd.DataFrame:
-        """Files that were skipped, failed or only partly read."""
+    def problem_files(self, *, since_utc: float | None = None) -> pd.DataFrame:
+        """Files that were skipped, failed or only partly read (since a time)."""
         return pd.DataFrame(
-            self.store.problem_files(), columns=["path", "status", "reason"]
+            self.store.problem_files(since_utc=since_utc),
+            columns=["path", "status", "reason"],
         )
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import numpy as np
 from kneeload.errors import StoreError
 from kneeload.schema import STORED_SAMPLE_FIELDS, Activity, Samples
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "kneeload.db"
 
 #: Two activities are one when their starts are this close ...
@@ -40,7 +41,8 @@ CREATE TABLE IF NOT EXISTS files (
     mtime_ns INTEGER NOT NULL,
     sha256 TEXT,
     status TEXT NOT NULL,
-    reason TEXT
+    reason TEXT,
+    checked_utc REAL
 );
 CREATE TABLE IF NOT EXISTS activities (
     id TEXT PRIMARY KEY,
@@ -80,6 +82,11 @@ CREATE TABLE IF NOT EXISTS samples (
     data BLOB NOT NULL
 );
 """
+
+#: Steps from schema N to N + 1, for stores written by earlier releases.
+_MIGRATIONS = {
+    1: "ALTER TABLE files ADD COLUMN checked_utc REAL;",
+}
 
 _ACTIVITY_COLUMNS = [
     "id",
@@ -189,9 +196,13 @@ class Store:
                 f"{self.path}: written by a newer kneeload (schema {version}); "
                 "upgrade kneeload or use another --home"
             )
+        if version == 0:
+            script = _SCHEMA
+        else:
+            script = "".join(_MIGRATIONS[v] for v in range(version, SCHEMA_VERSION))
         if version < SCHEMA_VERSION:
             self._db.executescript(
-                f"BEGIN IMMEDIATE;{_SCHEMA}"
+                f"BEGIN IMMEDIATE;{script}"
                 f"PRAGMA user_version = {SCHEMA_VERSION};COMMIT;"
             )
 
@@ -232,7 +243,7 @@ class Store:
             return
         _release_file(cur, result.key)
         cur.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 result.key,
                 result.size,
@@ -240,6 +251,7 @@ class Store:
                 result.sha256,
                 result.status,
                 result.reason,
+                time.time(),  # when it was read: reports list this week's problems
             ),
         )
         for parsed in result.activities:
@@ -299,11 +311,18 @@ class Store:
             raise KeyError(activity_id)
         return decode_samples(row[0])
 
-    def problem_files(self) -> list[tuple[str, str, str]]:
-        """Files that were skipped, failed, or read only partly: (key, status, why)."""
+    def problem_files(
+        self, *, since_utc: float | None = None
+    ) -> list[tuple[str, str, str]]:
+        """Files skipped, failed or read only partly: (key, status, why).
+
+        With ``since_utc`` (epoch seconds), only files read since then.
+        """
         rows = self._db.execute(
             "SELECT key, status, reason FROM files "
-            "WHERE status IN ('skipped', 'error', 'partial') ORDER BY key"
+            "WHERE status IN ('skipped', 'error', 'partial') "
+            "AND coalesce(checked_utc, 0) >= ? ORDER BY key",
+            (since_utc if since_utc is not None else float("-inf"),),
         )
         return [(r[0], r[1], r[2] or "") for r in rows]
 

@@ -133,3 +133,34 @@ def test_changed_file_replaces_its_activities(tmp_path: Path) -> None:
         ]
         with pytest.raises(KeyError):
             store.samples("old")
+
+
+def test_schema_1_store_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "kneeload.db"
+    with sqlite3.connect(path) as db:  # the files table as schema 1 had it
+        db.executescript(
+            "CREATE TABLE files (key TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+            "mtime_ns INTEGER NOT NULL, sha256 TEXT, status TEXT NOT NULL, "
+            "reason TEXT);"
+            "INSERT INTO files VALUES ('old.fit', 1, 1, 'abc', 'error', 'bad');"
+            "PRAGMA user_version = 1;"
+        )
+    with Store(path) as store:
+        assert store.file_index()["old.fit"].sha256 == "abc"
+        assert store.problem_files() == [("old.fit", "error", "bad")]
+        assert store.problem_files(since_utc=1.0) == []  # never dated: not recent
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_problem_files_since(tmp_path: Path) -> None:
+    import time
+
+    bad = FileResult(
+        key="bad.fit", size=1, mtime_ns=1, sha256="x", status="error", reason="nope"
+    )
+    with Store(tmp_path / "kneeload.db") as store:
+        before = time.time() - 1
+        store.write_batch([bad])
+        assert store.problem_files(since_utc=before) == [("bad.fit", "error", "nope")]
+        assert store.problem_files(since_utc=time.time() + 60) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import click
 from kneeload.cli import Context, load_activities, parse_day, pass_ctx, run_ingest, warn
 from kneeload.errors import KneeloadError
 
+PROBLEM_WINDOW_S = 7 * 86400
 CHART_NAMES = ("acwr", "weekly_km", "cadence", "descent", "taper")
 
 
@@ -115,7 +117,8 @@ def _build(obj: Context, week_ending: date) -> tuple[Any, dict[str, bytes]]:
     except KneeloadError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        problems = history.problem_files()
+        # files read in the last 7 days that failed: this week's data may be missing
+        problems = history.problem_files(since_utc=time.time() - PROBLEM_WINDOW_S)
     finally:
         history.close()
     built = build_weekly_report(
