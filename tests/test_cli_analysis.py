@@ -137,3 +137,18 @@ def test_knee_pain_note_raises_downhill_flags_and_adds_clinician(
     _run(home, "note", "--knee-pain", "0", "--date", "2026-09-27")
     _, out, _ = _run(home, "check", "--as-of", "2026-09-27", "--json")
     assert {f["severity"] for f in strict_json(out)["flags"]} == {"info"}
+
+
+def test_the_race_itself_is_not_flagged_as_a_spike(tmp_path: Path) -> None:
+    home = tmp_path / "race"
+    _run(home, "ingest", str(SAMPLES))
+    _, out, _ = _run(home, "check", "--as-of", "2026-11-15", "--json")
+    rules = {f["rule"] for f in strict_json(out)["flags"]}
+    assert {"session_spike", "weekly_ramp"} <= rules  # no race date: a 42 km spike
+    (home / "kneeload.toml").write_text("[athlete]\nrace_date = 2026-11-15\n")
+    _, out, _ = _run(home, "check", "--as-of", "2026-11-15", "--json")
+    doc = strict_json(out)
+    assert not {"session_spike", "weekly_ramp", "intensity_ramp"} & {
+        f["rule"] for f in doc["flags"]
+    }
+    assert any("race on 2026-11-15" in n for n in doc["notes"])

@@ -115,6 +115,33 @@ def knee_pain_score(notes: Iterable[Any], as_of: date) -> int | None:
     return latest.score if latest.score >= 1 else None  # 0 = the pain has gone
 
 
+#: Rules a race makes fire by design: the race run itself and its week's totals.
+RACE_RULES = frozenset(
+    {"session_spike", "weekly_ramp", "intensity_ramp", "acwr_high", "descent_ramp"}
+)
+
+
+def without_race(
+    flags: list[Flag], settings: Settings, as_of: date
+) -> tuple[list[Flag], list[str]]:
+    """Drop the flags the race itself raises in the 7 days from race day on.
+
+    A marathon is a planned spike: flagging it as "56 % longer than your longest
+    run" tells the runner nothing. Runs before race day are still checked.
+    """
+    race = settings.athlete.race_date
+    if race is None or not race <= as_of <= race + timedelta(days=6):
+        return flags, []
+    kept = [f for f in flags if f.rule not in RACE_RULES or f.date < race]
+    if len(kept) == len(flags):
+        return flags, []
+    note = (
+        f"race on {race.isoformat()}: the race and its week are not flagged as a "
+        "load spike or ramp"
+    )
+    return kept, [note]
+
+
 def with_knee_pain(flags: list[Flag], score: int | None) -> list[Flag]:
     """Raise the knee-sensitive rules to caution and add the clinician line."""
     if score is None:
@@ -167,9 +194,10 @@ def check(
             daily, runs, settings=settings, as_of=as_of, history_start=history_start
         )
     )
+    flags, race_notes = without_race(flags, settings, as_of)
     flags = with_knee_pain(flags, knee_pain)
     flags.sort(key=lambda f: (f.date, -SEVERITIES.index(f.severity), f.rule))
-    notes = list(profile.notes)
+    notes = list(profile.notes) + race_notes
     if knee_pain is not None:
         notes.append(
             f"knee pain {knee_pain}/10 noted in the last {KNEE_PAIN_DAYS} days: "

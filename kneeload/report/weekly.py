@@ -24,6 +24,7 @@ from kneeload.analysis.check import (
     cadence_advice,
     check,
     knee_pain_score,
+    without_race,
 )
 from kneeload.analysis.daily import daily_series, running_mask
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
@@ -346,7 +347,7 @@ def _load_flags(
     frame = acwr_frame(upto["run_km"], settings=settings)
     last = frame.iloc[-1]
     ratio = float(last["uncoupled"]) if last["acwr_status"] == "ok" else None
-    return (
+    flags = (
         session_spike(week_runs, settings=settings, as_of=end, history_start=start)
         + weekly_ramp(upto, settings=settings, as_of=end)
         + acwr_flags(ratio, str(last["acwr_status"]), settings=settings, as_of=end)
@@ -354,6 +355,7 @@ def _load_flags(
             upto, week_runs, settings=settings, as_of=end, history_start=start
         )
     )
+    return without_race(flags, settings, end)[0]
 
 
 def _week_row(end: date, nums: WeekNumbers, flags: list[Flag]) -> dict[str, Any]:
