@@ -83,9 +83,15 @@ def add_knee_pain(home: Path, day: date, score: int) -> KneePainNote:
 def latest_knee_pain(
     notes: list[KneePainNote], *, start: date, end: date
 ) -> KneePainNote | None:
-    """The most recent note with pain (score >= 1) between ``start`` and ``end``."""
-    inside = [n for n in notes if start <= n.day <= end and n.score >= 1]
-    return inside[-1] if inside else None
+    """The latest note between ``start`` and ``end`` if it reports pain.
+
+    A later score of 0 means the pain has gone, so earlier pain no longer counts.
+    """
+    inside = [n for n in notes if start <= n.day <= end]
+    if not inside:
+        return None
+    latest = max(inside, key=lambda n: n.day)
+    return latest if latest.score >= 1 else None
 
 
 @dataclass(frozen=True)

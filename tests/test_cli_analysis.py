@@ -152,3 +152,18 @@ def test_the_race_itself_is_not_flagged_as_a_spike(tmp_path: Path) -> None:
         f["rule"] for f in doc["flags"]
     }
     assert any("race on 2026-11-15" in n for n in doc["notes"])
+
+
+def test_knee_advice_follows_the_latest_note_and_ends_with_the_race(
+    sample_home: Path,
+) -> None:
+    def advice(as_of: str) -> object:
+        args = ("taper", "--race-date", "2026-11-15", "--as-of", as_of, "--json")
+        return strict_json(_run(sample_home, *args)[1])["knee_advice"]
+
+    _run(sample_home, "note", "--knee-pain", "3", "--date", "2026-11-10")
+    assert advice("2026-11-11") is not None
+    assert advice("2026-11-20") is None  # after the race: no taper advice
+    _run(sample_home, "note", "--knee-pain", "0", "--date", "2026-11-12")
+    assert advice("2026-11-13") is None  # the pain has gone
+    (sample_home / "notes.json").unlink()

@@ -106,13 +106,12 @@ CLINICIAN_TEXT = (
 
 
 def knee_pain_score(notes: Iterable[Any], as_of: date) -> int | None:
-    """The latest knee-pain score (1-10) noted in the 14 days ending ``as_of``."""
+    """The knee-pain score (1-10) in force on ``as_of``: the latest note of 14 days."""
+    from kneeload.notes import latest_knee_pain
+
     start = as_of - timedelta(days=KNEE_PAIN_DAYS - 1)
-    recent = [n for n in notes if start <= n.day <= as_of]
-    if not recent:
-        return None
-    latest = max(recent, key=lambda n: n.day)
-    return latest.score if latest.score >= 1 else None  # 0 = the pain has gone
+    note = latest_knee_pain(list(notes), start=start, end=as_of)
+    return None if note is None else note.score
 
 
 #: Rules a race makes fire by design: the race run itself and its week's totals.

@@ -104,6 +104,8 @@ def _knee_advice(
         notes = load_knee_pain(obj.home)
     except (KneeloadError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if day > race:
+        return None  # taper advice ends with the race
     note = latest_knee_pain(notes, start=race - timedelta(days=21), end=day)
     return knee_taper_advice(note) if note else None
 

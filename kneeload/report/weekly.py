@@ -197,7 +197,9 @@ def taper_part(
         race_distance_m=distance,
     )
     start = min(race - timedelta(days=21), week_ending - timedelta(days=6))
-    note = latest_knee_pain(list(knee_notes), start=start, end=week_ending)
+    note = None  # taper advice ends with the race
+    if week_ending <= race:
+        note = latest_knee_pain(list(knee_notes), start=start, end=week_ending)
     return result, (knee_taper_advice(note) if note else None), notes
 
 
