@@ -113,11 +113,12 @@ def _ratio_panel(ax: Axes, daily: pd.DataFrame, flag_days: tuple[date, ...]) -> 
         label="ACWR (uncoupled)",
     )
     days = [pd.Timestamp(d) for d in flag_days if pd.Timestamp(d) in daily.index]
-    if days:
-        y = daily["acwr"].reindex(days).fillna(0.4).clip(upper=2.4)
+    # a flag is marked on the ratio line only where a ratio is shown
+    y = daily["acwr"].reindex(days).dropna().clip(upper=2.4)
+    if not y.empty:
         drawn.append(
             ax.scatter(
-                days,
+                y.index,
                 y,
                 marker="v",
                 s=40,
