@@ -230,8 +230,8 @@ def render_text(report: WeeklyReport) -> str:
     if report.show_alternatives:
         out += ["", "IF YOU NEED TO RUN LESS", *_wrap(ALTERNATIVES_TEXT)]
     if report.problems:
-        out += ["", "FILES THAT COULD NOT BE READ IN THE LAST 7 DAYS"]
-        out += _wrap("This week may be incomplete.")
+        out += ["", "FILES THAT COULD NOT BE READ (ingests of the last 7 days)"]
+        out += _wrap("Runs in them are missing from this report.")
         for p, s, r in report.problems:
             out += _wrap(f"{p} — {s}: {r}")
     if report.notes:
@@ -329,8 +329,8 @@ def render_html(
             f"<li>{e(p)} — {e(s)}: {e(r)}</li>" for p, s, r in report.problems
         )
         parts.append(
-            "<h2>Files that could not be read in the last 7 days</h2>"
-            f"<p>This week may be incomplete.</p><ul>{items}</ul>"
+            "<h2>Files that could not be read (ingests of the last 7 days)</h2>"
+            f"<p>Runs in them are missing from this report.</p><ul>{items}</ul>"
         )
     if report.notes:
         notes = "".join(f"<li>{e(n)}</li>" for n in report.notes)
