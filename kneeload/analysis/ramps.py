@@ -151,9 +151,12 @@ def _weekly_descent(daily: pd.DataFrame, settings: Settings, as_of: date) -> lis
         return []
     current = float(desc.iloc[-7:].sum())
     baseline = float(desc.iloc[-n:-7].sum()) / cfg.baseline_weeks
-    threshold = cfg.weekly_ratio * baseline
-    if current <= threshold or current - baseline < cfg.min_increase_m:
+    if current <= cfg.weekly_ratio * baseline or current - baseline < (
+        cfg.min_increase_m
+    ):
         return []
+    # both conditions must hold, so the limit shown is the larger of the two
+    threshold = max(cfg.weekly_ratio * baseline, baseline + cfg.min_increase_m)
     message = (
         f"You ran much more downhill than usual: {current:.0f} m of descent in 7 days "
         f"against a {cfg.baseline_weeks}-week mean of {baseline:.0f} m; "

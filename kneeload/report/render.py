@@ -30,9 +30,10 @@ RULE_NAMES: dict[str, tuple[str, str, str]] = {
     "weekly_ramp": ("Weekly ramp", "{:+.0f}% on the previous 7 days", "{:+.0f}%"),
     "acwr_high": ("Load above usual (ACWR)", "ACWR {:.2f}", "{:.2f}"),
     "acwr_low": ("Load below usual (ACWR)", "ACWR {:.2f}", "{:.2f}"),
-    "intensity_ramp": ("More fast running", "{:.1f}", "{:.1f}"),
-    "monotony_high": ("Very similar days", "{:.1f}", "{:.1f}"),
-    "cadence_low": ("Cadence lower than usual", "{:.1f}", "{:.1f}"),
+    # these rules measure different things by case; their messages give the numbers
+    "intensity_ramp": ("More fast running", "", ""),
+    "monotony_high": ("Very similar days", "", ""),
+    "cadence_low": ("Cadence lower than usual", "", ""),
     "step_length_up": ("Longer steps than usual", "{:+.0f}%", "{:+.0f}%"),
     "descent_ramp": ("More downhill", "{:.0f} m of descent", "{:.0f} m"),
     "taper_volume": ("Race-week volume", "{:.2f}", "{:.2f}"),
@@ -100,6 +101,8 @@ def flag_heading(flag: Flag) -> str:
 def flag_numbers(flag: Flag) -> str:
     """The numbers behind a flag, e.g. "1.36x the month's longest run (limit 1.10x)"."""
     _, value_fmt, limit_fmt = RULE_NAMES.get(flag.rule, _PLAIN)
+    if not value_fmt:
+        return ""
     parts = []
     if flag.value is not None:
         parts.append(value_fmt.format(flag.value))
@@ -220,7 +223,9 @@ def render_text(report: WeeklyReport) -> str:
     if not report.flags:
         out.append("  No flags this week.")
     for f in report.flags:
-        out += ["", f"- {flag_heading(f)}", *_wrap(f"The numbers: {flag_numbers(f)}")]
+        numbers = flag_numbers(f)
+        out += ["", f"- {flag_heading(f)}"]
+        out += _wrap(f"The numbers: {numbers}") if numbers else []
         out += _wrap(flag_message(f))
         for e in f.evidence:
             out += _wrap(f"Source: {e.citation} [grade {e.grade}]", "    ")
@@ -277,7 +282,11 @@ def _flag_html(f: Flag, *, numbers: bool = True) -> str:
     )
     return (
         f'<div class="flag {e(f.severity)}"><b>{e(flag_heading(f))}</b><br>'
-        + (f"The numbers: {e(flag_numbers(f))}<br>" if numbers else "")
+        + (
+            f"The numbers: {e(flag_numbers(f))}<br>"
+            if numbers and flag_numbers(f)
+            else ""
+        )
         + f"{e(flag_message(f))}{sources}</div>"
     )
 
