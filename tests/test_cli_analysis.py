@@ -167,3 +167,15 @@ def test_knee_advice_follows_the_latest_note_and_ends_with_the_race(
     _run(sample_home, "note", "--knee-pain", "0", "--date", "2026-11-12")
     assert advice("2026-11-13") is None  # the pain has gone
     (sample_home / "notes.json").unlink()
+
+
+def test_taper_weeks_to_come_have_no_km_yet(sample_home: Path) -> None:
+    args = ("taper", "--race-date", "2026-11-15", "--as-of", "2026-11-05", "--json")
+    weeks = {w["week"]: w for w in strict_json(_run(sample_home, *args)[1])["weeks"]}
+    assert weeks[-1]["status"] == "to_come"
+    assert weeks[-1]["km"] is None and weeks[-1]["ratio"] is None
+    baseline = 51.75  # index.toml: mean of 44, 53, 53 and 57 km
+    lo, hi = weeks[-1]["target_km"]
+    assert lo == pytest.approx(0.40 * baseline, abs=0.1)
+    assert hi == pytest.approx(0.60 * baseline, abs=0.1)
+    assert weeks[-3]["km"] == 41.0
