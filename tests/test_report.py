@@ -297,7 +297,9 @@ def test_report_command_writes_files_quietly(story: dict, sample_home: Path,
             "--out", str(out)]  # fmt: skip
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"{out}\n" and result.stderr == ""
+    assert result.stdout == "" and result.stderr == ""  # cron: quiet on success
+    verbose = CliRunner().invoke(cli, [*args[:2], "-v", *args[2:]])
+    assert verbose.stdout == f"{out}\n"
     names = {p.name for p in out.iterdir()}
     assert names == {"report.html", "report.txt", "acwr.png", "weekly_km.png",
                      "cadence.png"}  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -76,7 +77,8 @@ def report(
     PATHs (files, folders, .zip exports) are ingested first. The week is the
     last complete Monday-Sunday week in local time, or with --as-of DATE the
     Monday-Sunday week that contains DATE. The report goes to --out (default:
-    report/ under the home folder), whose path is printed. It is emailed to
+    report/ under the home folder), whose path is printed at a terminal or
+    with -v. It is emailed to
     --email ADDR or to [email] to; --eml FILE writes the message instead.
     Quiet on success unless -v, so it suits cron.
 
@@ -103,7 +105,8 @@ def report(
         )
     if show:
         click.echo((folder / "report.txt").read_text(encoding="utf-8"))
-    click.echo(str(folder))
+    if show or obj.verbose or sys.stdout.isatty():
+        click.echo(str(folder))  # at a terminal; a cron job stays quiet
 
 
 def _build(obj: Context, week_ending: date) -> tuple[Any, dict[str, bytes]]:
