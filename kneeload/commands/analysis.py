@@ -88,6 +88,8 @@ def note(obj: Context, knee_pain: int, day: str | None) -> None:
     from kneeload.notes import add_knee_pain
 
     when = parse_day(day, "--date") or date.today()
+    if when > date.today():
+        raise click.BadParameter(f"{when} is in the future", param_hint="--date")
     try:
         add_knee_pain(obj.home, when, knee_pain)
     except KneeloadError as exc:

@@ -93,6 +93,8 @@ def report(
         run_ingest(obj, list(paths), workers=None, quiet=not obj.verbose)
     day = parse_day(as_of, "--as-of")
     week_ending = week_end_of(day) if day else last_complete_week_end(date.today())
+    if week_ending > date.today():
+        warn(f"note: the week ending {week_ending} has not finished yet")
     folder = out or obj.home / "report"
     built, charts = _build(obj, week_ending)
     _write_files(folder, built, charts)
@@ -115,6 +117,10 @@ def _build(obj: Context, week_ending: date) -> tuple[Any, dict[str, bytes]]:
     from kneeload.report.weekly import build_weekly_report
 
     activities = load_activities(obj)
+    if activities.empty:
+        warn(
+            "note: no activities in the store yet; add files with: kneeload ingest PATH"
+        )
     try:
         history = open_history(obj.home)
     except KneeloadError as exc:
