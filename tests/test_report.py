@@ -231,6 +231,9 @@ def test_cadence_chart_target_band_and_points() -> None:
                        easy_speed_mps=2.6)  # fmt: skip
     band = next(p for p in ax.patches if isinstance(p, Rectangle))
     assert (band.get_y(), band.get_y() + band.get_height()) == (168, 176)
+    # drawn at easy pace (2.6 m/s = 9.36 km/h) +- 0.75 km/h, not across all speeds
+    assert band.get_x() == pytest.approx(2.6 * 3.6 - 0.75)
+    assert band.get_width() == pytest.approx(1.5)
     week = next(ln for ln in ax.lines if ln.get_label() == "this week")
     assert week.get_xdata() == pytest.approx([3.0 * 3.6])  # km/h
     fit = next(ln for ln in ax.lines if ln.get_label().startswith("your usual"))

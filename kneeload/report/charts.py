@@ -19,6 +19,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from kneeload.analysis.taper import taper_chart_frame
@@ -174,6 +175,10 @@ def plot_weekly_km(ax: Axes, weeks: pd.DataFrame, *, units: str = "km") -> list[
     return drawn
 
 
+#: Half the width of the cadence target band around easy pace, in km/h.
+TARGET_HALF_WIDTH_KMH = 0.75
+
+
 def plot_cadence_speed(
     ax: Axes,
     gait: pd.DataFrame,
@@ -190,15 +195,15 @@ def plot_cadence_speed(
     week = gait["this_week"].to_numpy(bool)
     drawn: list[Artist] = []
     if target_spm is not None:
-        drawn.append(
-            ax.axhspan(
-                *target_spm,
-                color=OKABE_ITO["green"],
-                alpha=0.2,
-                lw=0,
-                label=f"easy-run target {target_spm[0]}-{target_spm[1]} spm",
-            )
-        )
+        label = f"easy-run target {target_spm[0]}-{target_spm[1]} spm"
+        style = {"color": OKABE_ITO["green"], "alpha": 0.2, "lw": 0, "label": label}
+        if easy_speed_mps is None:
+            drawn.append(ax.axhspan(*target_spm, **style))
+        else:  # the target holds at easy pace, not at every speed
+            x0 = easy_speed_mps * to_speed - TARGET_HALF_WIDTH_KMH / unit_factor(units)
+            width = 2 * TARGET_HALF_WIDTH_KMH / unit_factor(units)
+            lo, hi = target_spm
+            drawn.append(ax.add_patch(Rectangle((x0, lo), width, hi - lo, **style)))
     drawn += ax.plot(
         speed[~week],
         spm[~week],
