@@ -179,3 +179,17 @@ def test_taper_weeks_to_come_have_no_km_yet(sample_home: Path) -> None:
     assert lo == pytest.approx(0.40 * baseline, abs=0.1)
     assert hi == pytest.approx(0.60 * baseline, abs=0.1)
     assert weeks[-3]["km"] == 41.0
+
+
+def test_messages_follow_the_units_setting(tmp_path: Path) -> None:
+    home = tmp_path / "miles"
+    _run(home, "ingest", str(SAMPLES))
+    (home / "kneeload.toml").write_text('[athlete]\nunits = "mi"\n')
+    _, out, _ = _run(home, "check", "--as-of", "2026-08-30", "--json")
+    flags = {f["rule"]: f for f in strict_json(out)["flags"]}
+    spike = flags["session_spike"]["message"]
+    assert f"{19 / 1.609344:.1f} mi" in spike and f"{14 / 1.609344:.1f} mi" in spike
+    assert " km" not in spike
+    assert f"{49 / 1.609344:.1f} mi" in flags["weekly_ramp"]["message"]
+    _, out, _ = _run(home, "cadence", "--as-of", "2026-09-20", "--json")
+    assert "/mi)" in strict_json(out)["progression"]

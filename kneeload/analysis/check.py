@@ -35,6 +35,7 @@ from kneeload.analysis.load import heart_rate_profile
 from kneeload.analysis.ramps import descent_ramp, session_spike, weekly_ramp
 from kneeload.analysis.rules import acwr_flags, intensity_ramp, monotony_high
 from kneeload.config import Settings
+from kneeload.units import pace_text
 
 
 @dataclass(frozen=True)
@@ -276,7 +277,7 @@ def cadence_advice(
         round_to_even(easy.spm * cfg.high_factor),
     )
     floor = float(population_low_spm(easy.speed_mps, settings.thresholds.cadence_low))
-    pace = _pace(easy.speed_mps)
+    pace = pace_text(easy.speed_mps, settings.athlete.units)
     progression = (
         f"On easy runs at your usual easy pace ({pace}), aim for "
         f"{target[0]}-{target[1]} steps/min, e.g. with a metronome. "
@@ -289,9 +290,3 @@ def cadence_advice(
         as_of, easy.spm, easy.speed_mps, easy.runs_used, low, target, flags,
         progression, None,
     )  # fmt: skip
-
-
-def _pace(speed_mps: float) -> str:
-    """min:ss per km."""
-    seconds = round(1000.0 / speed_mps)
-    return f"{seconds // 60}:{seconds % 60:02d}/km"

@@ -17,6 +17,7 @@ from kneeload.analysis.evidence import (
     Flag,
 )
 from kneeload.config import Settings
+from kneeload.units import distance_text
 
 
 def prior_window(
@@ -55,7 +56,7 @@ def session_spike(
         when = pd.Timestamp(runs["local_date"].iloc[i]).date()
         d = float(km.iloc[i])
         if count[i] == 0:
-            flags.append(_first_after_break(when, d))
+            flags.append(_first_after_break(when, d, settings.athlete.units))
         elif count[i] >= cfg.min_runs and d > cfg.caution_ratio * peak[i]:
             flags.append(_spike_flag(when, d, float(peak[i]), settings))
     return flags
@@ -63,6 +64,7 @@ def session_spike(
 
 def _spike_flag(when: date, d: float, peak: float, settings: Settings) -> Flag:
     cfg = settings.thresholds.session_spike
+    u = settings.athlete.units
     r = d / peak
     warn = r > cfg.warning_ratio
     return Flag(
@@ -72,17 +74,18 @@ def _spike_flag(when: date, d: float, peak: float, settings: Settings) -> Flag:
         value=r,
         threshold=cfg.warning_ratio if warn else cfg.caution_ratio,
         message=(
-            f"This run ({d:.1f} km) was {100 * (r - 1):.0f}% longer than your longest "
-            f"run in the past month ({peak:.1f} km). In a study of 5,200 runners, "
-            "single runs more than 10% longer than the month's longest were "
-            "associated with more overuse injuries. Within 10% of your longest "
-            f"recent run would be up to {cfg.caution_ratio * peak:.1f} km."
+            f"This run ({distance_text(d, u)}) was {100 * (r - 1):.0f}% longer than "
+            f"your longest run in the past month ({distance_text(peak, u)}). In a "
+            "study of 5,200 runners, single runs more than 10% longer than the "
+            "month's longest were associated with more overuse injuries. Within 10% "
+            "of your longest recent run would be up to "
+            f"{distance_text(cfg.caution_ratio * peak, u)}."
         ),
         evidence=[FRANDSEN_2025],
     )
 
 
-def _first_after_break(when: date, d: float) -> Flag:
+def _first_after_break(when: date, d: float, units: str) -> Flag:
     return Flag(
         rule="session_spike",
         severity="info",
@@ -90,7 +93,8 @@ def _first_after_break(when: date, d: float) -> Flag:
         value=d,
         threshold=None,
         message=(
-            f"First run ({d:.1f} km) after a break of more than a month: keep it "
+            f"First run ({distance_text(d, units)}) after a break of more than a "
+            "month: keep it "
             "well below your previous long run."
         ),
         evidence=[FRANDSEN_2025],
@@ -114,8 +118,10 @@ def weekly_ramp(daily: pd.DataFrame, *, settings: Settings, as_of: date) -> list
     else:
         return []
     message = (
-        f"Your last 7 days ({current:.1f} km) were {pct:.0f}% above the previous 7 "
-        f"({previous:.1f} km). Some studies of novice runners linked jumps above "
+        f"Your last 7 days ({distance_text(current, settings.athlete.units)}) were "
+        f"{pct:.0f}% above the previous 7 "
+        f"({distance_text(previous, settings.athlete.units)}). Some studies of "
+        "novice runners linked jumps above "
         "20-30% with more knee and shin overuse problems; evidence is mixed, and the "
         "'10% rule' was not protective in a trial."
     )

@@ -229,7 +229,11 @@ def taper_check(
     base_weeks = [_as_week(r, baseline) for r in base_rows]
     verdict, final = _verdict(weeks, baseline, cfg)
     flags = (
-        taper_flags(weeks, baseline, base_runs, base_hi, cfg=cfg) if baseline else []
+        taper_flags(
+            weeks, baseline, base_runs, base_hi, cfg=cfg, units=settings.athlete.units
+        )
+        if baseline
+        else []
     )
     notes = _notes(history_days, baseline, enough, cfg, as_of, race_date)
     return TaperResult(

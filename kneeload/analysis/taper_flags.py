@@ -15,6 +15,7 @@ import numpy as np
 
 from kneeload.analysis.evidence import Evidence, Flag
 from kneeload.config import TaperSettings
+from kneeload.units import distance_text, weekly_text
 
 if TYPE_CHECKING:
     from kneeload.analysis.taper import TaperWeek
@@ -55,25 +56,28 @@ def taper_flags(
     base_hi: float | None,
     *,
     cfg: TaperSettings,
+    units: str = "km",
 ) -> list[Flag]:
     """taper_volume, taper_relaxed, taper_frequency, taper_intensity (all INFO)."""
     by = {w.week: w for w in weeks}
     return (
-        _volume_flag(by[-1], baseline, cfg)
-        + _relaxed_flags(weeks, cfg)
+        _volume_flag(by[-1], baseline, cfg, units)
+        + _relaxed_flags(weeks, cfg, units)
         + _frequency_flag(by, base_runs, cfg)
         + _intensity_flag(by, base_hi)
     )
 
 
-def _volume_flag(w1: TaperWeek, baseline: float, cfg: TaperSettings) -> list[Flag]:
+def _volume_flag(
+    w1: TaperWeek, baseline: float, cfg: TaperSettings, units: str
+) -> list[Flag]:
     """W-1/B > 0.75 (less reduction than typical) or < 0.30 (very deep cut)."""
     if w1.status == "to_come" or w1.ratio is None:
         return []
-    pct = 100 * w1.ratio
+    pct, usual = 100 * w1.ratio, weekly_text(baseline, units)
     if w1.ratio > cfg.volume_over:
         text = (
-            f"Race week was {pct:.0f}% of your usual {baseline:.0f} km/week: less "
+            f"Race week was {pct:.0f}% of your usual {usual}: less "
             "reduction than typical. Tapers cutting volume by about 40-60% over the "
             "last 2-3 weeks, keeping intensity and frequency, have been associated "
             "with the best race performances."
@@ -81,7 +85,7 @@ def _volume_flag(w1: TaperWeek, baseline: float, cfg: TaperSettings) -> list[Fla
         threshold = cfg.volume_over
     elif w1.ratio < cfg.volume_under and w1.status == "done":
         text = (
-            f"Race week was only {pct:.0f}% of your usual {baseline:.0f} km/week: a "
+            f"Race week was only {pct:.0f}% of your usual {usual}: a "
             "very deep cut. Studies of successful tapers kept running frequency and "
             "some intensity while cutting volume."
         )
@@ -94,7 +98,9 @@ def _volume_flag(w1: TaperWeek, baseline: float, cfg: TaperSettings) -> list[Fla
     ]  # fmt: skip
 
 
-def _relaxed_flags(weeks: list[TaperWeek], cfg: TaperSettings) -> list[Flag]:
+def _relaxed_flags(
+    weeks: list[TaperWeek], cfg: TaperSettings, units: str
+) -> list[Flag]:
     """A later taper week more than 5 % above the week before (relaxed taper)."""
     out: list[Flag] = []
     for prev, cur in itertools.pairwise(weeks):
@@ -102,8 +108,9 @@ def _relaxed_flags(weeks: list[TaperWeek], cfg: TaperSettings) -> list[Flag]:
             continue
         if cur.km > cfg.relaxed_ratio * prev.km:
             text = (
-                f"Relaxed taper: week {cur.week} ({cur.km:.1f} km) was more than "
-                f"week {prev.week} ({prev.km:.1f} km). In a study of over 158,000 "
+                f"Relaxed taper: week {cur.week} ({distance_text(cur.km, units)}) was "
+                f"more than week {prev.week} ({distance_text(prev.km, units)}). In a "
+                "study of over 158,000 "
                 "recreational marathoners, strict, progressively decreasing tapers "
                 "were associated with faster finishes than relaxed ones."
             )
