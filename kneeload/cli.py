@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from kneeload.errors import ConfigError, KneeloadError
+from kneeload.units import per_unit_m
 
 
 class Context:
@@ -255,7 +256,7 @@ def render_activity_table(records: list[dict[str, Any]], units: str) -> str:
     """A fixed-width table of activities in km or miles."""
     if not records:
         return "No activities match. Add files with: kneeload ingest PATH..."
-    per = 1609.344 if units == "mi" else 1000.0
+    per = per_unit_m(units)
     head = (
         f"{'date':<10}  {'sport':<8}  {units:>6}  {'time':>7}  {'pace':>6}  "
         f"{'HR':>4}  {'spm':>4}  source"

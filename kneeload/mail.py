@@ -18,9 +18,9 @@ from pathlib import Path
 
 from kneeload.config import EmailSettings
 from kneeload.errors import KneeloadError
-from kneeload.report.charts import MILE_M
 from kneeload.report.render import render_html, render_text
 from kneeload.report.weekly import WeeklyReport
+from kneeload.units import per_unit_m
 
 CID_DOMAIN = "kneeload"
 DEFAULT_TIMEOUT_S = 30.0
@@ -32,7 +32,7 @@ class MailError(KneeloadError):
 
 def subject_line(report: WeeklyReport) -> str:
     """E.g. 'kneeload — week of 16 Nov: 48 km, 2 flags'."""
-    per = MILE_M if report.units == "mi" else 1000.0
+    per = per_unit_m(report.units)
     distance = report.numbers.distance_m / per
     n = report.flag_count
     return (

@@ -13,13 +13,13 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from kneeload.io.fit import fit_crc  # the reader's CRC: one implementation
 from kneeload.schema import Samples
 
 #: Home of the synthetic runner: Parc de la Tête d'Or, Lyon (lat, lon, altitude m).
@@ -38,7 +38,6 @@ _BASE = {
     "uint32": (0x86, "I"),
     "uint32z": (0x8C, "I"),
 }
-_CRC_CHUNK = 512
 
 
 @dataclass(frozen=True)
@@ -217,47 +216,6 @@ def run_totals(run: SyntheticRun) -> dict[str, float]:
         "ascent_m": run.ascent_m,
         "descent_m": run.descent_m,
     }
-
-
-def fit_crc(data: bytes) -> int:
-    """FIT CRC-16 (= CRC-16/ARC) of ``data``; numpy over 512-byte chunks at once."""
-    table, word_table, shift_lo, shift_hi = _crc_tables()
-    if len(data) < 2 * _CRC_CHUNK:
-        crc = 0
-        for byte in data:
-            crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
-        return crc
-    pad = (-len(data)) % _CRC_CHUNK
-    words = np.frombuffer(b"\0" * pad + data, dtype="<u2").reshape(-1, _CRC_CHUNK // 2)
-    state = np.zeros(words.shape[0], dtype=np.uint16)
-    for col in words.T:  # two bytes a step; leading zero bytes keep a zero CRC
-        state = word_table[state ^ col]
-    crc = 0
-    for part in state.tolist():  # crc(A+B) = shift(crc(A), len B) xor crc(B)
-        crc = shift_lo[crc & 0xFF] ^ shift_hi[crc >> 8] ^ part
-    return crc
-
-
-def _crc_byte(crc: int, byte: int) -> int:
-    for _ in range(8):
-        crc = (crc >> 1) ^ 0xA001 if (crc ^ byte) & 1 else crc >> 1
-        byte >>= 1
-    return crc
-
-
-@cache
-def _crc_tables() -> tuple[list[int], np.ndarray, list[int], list[int]]:
-    table = np.array([_crc_byte(0, b) for b in range(256)], dtype=np.uint16)
-    states = np.arange(65536, dtype=np.uint16)
-    for _ in range(2):  # word_table[x]: two zero bytes fed from state x
-        states = (states >> 8) ^ table[states & 0xFF]
-    cols = np.array([1 << i for i in range(16)], dtype=np.uint16)
-    for _ in range(_CRC_CHUNK // 2):  # per state bit: the state after a zero chunk
-        cols = states[cols]
-    bits = (np.arange(256)[:, None] >> np.arange(8)) & 1
-    lo = np.bitwise_xor.reduce(np.where(bits, cols[:8], 0), axis=1)
-    hi = np.bitwise_xor.reduce(np.where(bits, cols[8:], 0), axis=1)
-    return table.tolist(), states, lo.tolist(), hi.tolist()
 
 
 def _definition(local: int, global_num: int, specs: Sequence[tuple[int, str]]) -> bytes:

@@ -13,6 +13,11 @@ def per_unit_m(units: str) -> float:
     return MILE_M if units == "mi" else 1000.0
 
 
+def km_per_unit(units: str) -> float:
+    """Kilometres in one display unit (1 for km, 1.609 for miles)."""
+    return per_unit_m(units) / 1000.0
+
+
 def distance_text(km: float, units: str = "km", digits: int = 1) -> str:
     """E.g. ``19.0 km`` or ``11.8 mi``."""
     return f"{km * 1000.0 / per_unit_m(units):.{digits}f} {units}"

@@ -17,8 +17,8 @@ import gpxpy
 import numpy as np
 import pytest
 
+from kneeload.io.fit import fit_crc
 from kneeload.synth import (
-    fit_crc,
     make_corpus,
     run_totals,
     simulate_run,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from kneeload.analysis.taper import TaperResult, TaperWeek
 from kneeload.notes import KneeAdvice
+from kneeload.units import per_unit_m
 
-MILE_M = 1609.344
 _VERDICT_TEXT = {
     "on_track": "on track",
     "under_tapered": "under-tapered (less reduction than typical)",
@@ -21,7 +21,7 @@ def render_taper(
     result: TaperResult, units: str = "km", advice: KneeAdvice | None = None
 ) -> str:
     """The human taper summary: baseline, the three weeks, verdict, flags, advice."""
-    per = MILE_M if units == "mi" else 1000.0
+    per = per_unit_m(units)
     lines = [
         f"Taper check for the race on {result.race_date.isoformat()} "
         f"({result.race_distance_m / per:.1f} {units}), as of "

@@ -14,6 +14,7 @@ import click
 
 from kneeload.cli import Context, echo_json, load_activities, parse_day, pass_ctx
 from kneeload.errors import KneeloadError
+from kneeload.units import km_per_unit
 
 SEVERITY_MARK = {"info": "i", "caution": "!", "warning": "!!"}
 
@@ -148,7 +149,7 @@ def config_init(obj: Context, force: bool) -> None:
 
 def render_check(doc: dict[str, Any], *, units: str = "km") -> str:
     """The human output of ``check``: this week's load, ACWR, then each flag."""
-    per = 1.609344 if units == "mi" else 1.0
+    per = km_per_unit(units)
     load = doc["load"]
     acwr = load.get("acwr") or {}
     lines = [f"kneeload check — 7 days ending {doc['as_of']}", ""]

@@ -36,6 +36,7 @@ import pandas as pd
 from lxml import etree
 
 from kneeload.errors import CorruptFileError, UnsafeFileError
+from kneeload.geo import step_haversine_m
 
 #: lxml error types that drop no data: an undeclared prefix on an attribute name,
 #: and an XML declaration preceded by whitespace.
@@ -212,35 +213,24 @@ def add_column(samples: dict[str, np.ndarray], key: str, values: np.ndarray) -> 
         samples[key] = values
 
 
-#: Mean Earth radius (IUGG), metres.
-EARTH_RADIUS_M = 6371008.8
-
-
 def cumulative_distance(
     lat: np.ndarray, lon: np.ndarray, segment: np.ndarray
 ) -> np.ndarray:
     """Cumulative haversine distance, never adding a step across a segment break.
 
     Points without a position keep the distance reached so far (NaN before the
-    first positioned point).
+    first positioned point). The steps come from :func:`kneeload.geo.step_haversine_m`.
     """
     out = np.full(lat.shape, math.nan)
     ok = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
     if ok.size == 0:
         return out
-    la, lo = np.radians(lat[ok]), np.radians(lon[ok])
-    a = (
-        np.sin(np.diff(la) / 2) ** 2
-        + np.cos(la[:-1]) * np.cos(la[1:]) * np.sin(np.diff(lo) / 2) ** 2
-    )
-    step = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-    step[segment[ok][1:] != segment[ok][:-1]] = 0.0
-    out[ok] = np.concatenate(([0.0], np.cumsum(step)))
+    steps = step_haversine_m(lat[ok], lon[ok], segment[ok])
+    out[ok] = np.concatenate(([0.0], np.cumsum(steps[:-1])))
     # carry the last known distance over points without a position
     idx = np.where(np.isfinite(out), np.arange(out.size), -1)
     np.maximum.accumulate(idx, out=idx)
-    filled = np.where(idx >= 0, out[np.maximum(idx, 0)], math.nan)
-    return filled
+    return np.where(idx >= 0, out[np.maximum(idx, 0)], math.nan)
 
 
 def speed_from_distance(

@@ -24,6 +24,7 @@ from matplotlib.ticker import MaxNLocator
 
 from kneeload.analysis.taper import taper_chart_frame
 from kneeload.report.weekly import WeeklyReport
+from kneeload.units import km_per_unit
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = {
@@ -36,7 +37,6 @@ OKABE_ITO = {
     "vermillion": "#D55E00",
     "purple": "#CC79A7",
 }
-MILE_M = 1609.344
 _WIDTH_IN, _DPI = 6.4, 150
 _STYLE = {
     "font.size": 10,
@@ -47,11 +47,6 @@ _STYLE = {
     "legend.fontsize": 8.5,
     "legend.frameon": False,
 }
-
-
-def unit_factor(units: str) -> float:
-    """Kilometres per display unit (1 for km, 1.609 for miles)."""
-    return MILE_M / 1000.0 if units == "mi" else 1.0
 
 
 def _date_axis(ax: Axes) -> None:
@@ -68,7 +63,7 @@ def plot_acwr(
     flag_days: tuple[date, ...] = (),
 ) -> list[Artist]:
     """Acute (7-day) vs usual weekly load on ``ax``; uncoupled ACWR on ``ratio_ax``."""
-    f = unit_factor(units)
+    f = km_per_unit(units)
     x = daily.index
     drawn: list[Artist] = [
         *ax.plot(
@@ -138,7 +133,7 @@ def _ratio_panel(ax: Axes, daily: pd.DataFrame, flag_days: tuple[date, ...]) -> 
 
 def plot_weekly_km(ax: Axes, weeks: pd.DataFrame, *, units: str = "km") -> list[Artist]:
     """Weekly running distance bars, ramp weeks highlighted, longest run as markers."""
-    f = unit_factor(units)
+    f = km_per_unit(units)
     x = weeks.index + pd.Timedelta(days=3)  # bar centred on the week's Thursday
     ramp = weeks["ramp"].astype(bool).to_numpy()
     colours = np.where(ramp, OKABE_ITO["orange"], OKABE_ITO["sky"])
@@ -189,7 +184,7 @@ def plot_cadence_speed(
     units: str = "km",
 ) -> list[Artist]:
     """Cadence vs speed of recent runs, the runner's own fit and the target band."""
-    to_speed = 3.6 / unit_factor(units)
+    to_speed = 3.6 / km_per_unit(units)
     speed = gait["speed_mps"].to_numpy(float) * to_speed
     spm = gait["spm"].to_numpy(float)
     week = gait["this_week"].to_numpy(bool)
@@ -200,8 +195,8 @@ def plot_cadence_speed(
         if easy_speed_mps is None:
             drawn.append(ax.axhspan(*target_spm, **style))
         else:  # the target holds at easy pace, not at every speed
-            x0 = easy_speed_mps * to_speed - TARGET_HALF_WIDTH_KMH / unit_factor(units)
-            width = 2 * TARGET_HALF_WIDTH_KMH / unit_factor(units)
+            x0 = easy_speed_mps * to_speed - TARGET_HALF_WIDTH_KMH / km_per_unit(units)
+            width = 2 * TARGET_HALF_WIDTH_KMH / km_per_unit(units)
             lo, hi = target_spm
             drawn.append(ax.add_patch(Rectangle((x0, lo), width, hi - lo, **style)))
     drawn += ax.plot(
@@ -284,7 +279,7 @@ def plot_taper(
     Baseline weeks (-7 ... -4) and taper weeks have different colours; weeks to come
     have no bar, only their band with a dashed outline; a week in progress is hatched.
     """
-    f = unit_factor(units)
+    f = km_per_unit(units)
     x = frame.index.to_numpy(int)
     km = frame["km"].to_numpy(float) / f
     lo = frame["lo_km"].to_numpy(float) / f

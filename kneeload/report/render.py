@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
 from kneeload.analysis.taper import TaperResult, TaperWeek
-from kneeload.report.charts import MILE_M
 from kneeload.report.weekly import ALTERNATIVES_TEXT, METRONOME_TIP, WeeklyReport
+from kneeload.units import distance_text, km_per_unit
 
 CHART_CAPTIONS = {
     "acwr": "Acute vs usual load, and the ACWR",
@@ -56,8 +56,7 @@ _PLAIN = ("", "{:.2f}", "{:.2f}")
 
 
 def _distance(metres: float, units: str) -> str:
-    per = MILE_M if units == "mi" else 1000.0
-    return f"{metres / per:.1f} {units}"
+    return distance_text(metres / 1000.0, units)
 
 
 def _duration(seconds: float) -> str:
@@ -139,7 +138,7 @@ def _span(a: object, b: object) -> str:
 
 def taper_week_line(w: TaperWeek, units: str) -> str:
     """One race week: km, ratio vs its expected band, status and the target range."""
-    per = (MILE_M if units == "mi" else 1000.0) / 1000.0
+    per = km_per_unit(units)
     head = f"Week {w.week} ({_span(w.start, w.end)}): "
     band = f"expected {w.expected[0]:.2f}-{w.expected[1]:.2f}" if w.expected else ""
     if w.status == "to_come":
@@ -167,7 +166,7 @@ def taper_lines(report: WeeklyReport) -> list[str]:
     if t is None:
         return []
     u = report.units
-    per = (MILE_M if u == "mi" else 1000.0) / 1000.0
+    per = km_per_unit(u)
     out = [
         f"Race on {t.race_date:%a %-d %b %Y} "
         f"({_distance(t.race_distance_m, u)}); checked on {t.as_of:%a %-d %b}."
