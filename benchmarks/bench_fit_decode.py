@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/bench_fit_decode.py [--rounds N]``. Reads the shared real
 FIT files when present (never copied into the repo) and a synthetic one-hour
-1 Hz run written by kneeload.synth.
+1 Hz run written by kneeload._testing.synth.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 REAL_DIR = REPO.parent / "shared" / "real_activities"
 sys.path.insert(0, str(REPO))
 
+from kneeload._testing.synth import simulate_run, write_fit  # noqa: E402
 from kneeload.errors import ActivityFileError  # noqa: E402
 from kneeload.io import gunzip_bounded  # noqa: E402
 from kneeload.io.fit import (  # noqa: E402
@@ -27,7 +28,6 @@ from kneeload.io.fit import (  # noqa: E402
     fit_crc,
     parse_fit,
 )
-from kneeload.synth import simulate_run, write_fit  # noqa: E402
 
 
 def build_run(seconds: int) -> bytes:

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_ingest.py [--runs 2000] [--gpx-runs 2000] [--out DIR]
 
-Writes synthetic one-hour 1 Hz runs (kneeload.synth) into DIR (default
+Writes synthetic one-hour 1 Hz runs (kneeload._testing.synth) into DIR (default
 benchmarks/out/, reused across runs), then measures:
   1. a plain fitparse loop over 100 files vs a cold kneeload ingest of the same 100;
   2. a cold ingest of all FIT runs, then a re-ingest of the unchanged folder;
@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from kneeload._testing.synth import make_corpus
 from kneeload.ingest import ingest
 from kneeload.store import Store
-from kneeload.synth import make_corpus
 
 
 def _corpus(folder: Path, n: int, fmt: str) -> list[Path]:

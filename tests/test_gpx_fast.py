@@ -9,9 +9,9 @@ import pytest
 from conftest import REAL_DIR, SAMPLE_DIR
 
 import kneeload.io.gpx as gpx
+from kneeload._testing.synth import simulate_run, write_gpx
 from kneeload.io import gunzip_bounded
 from kneeload.io._gpxfast import fast_tracks
-from kneeload.synth import simulate_run, write_gpx
 
 GPX_FILES = sorted(
     [*REAL_DIR.glob("*.gpx"), *REAL_DIR.glob("*.gpx.gz"), *SAMPLE_DIR.glob("*.gpx")]

@@ -127,7 +127,7 @@ def test_zip_export_and_gzip_members(real_dir: Path, tmp_path: Path) -> None:
 
 
 def _corpus(tmp_path: Path, n: int) -> Path:
-    from kneeload.synth import make_corpus
+    from kneeload._testing.synth import make_corpus
 
     folder = tmp_path / "corpus"
     make_corpus(folder, n, fmt="fit", duration_s=1800, interval_s=1, seed=7)

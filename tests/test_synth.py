@@ -1,4 +1,4 @@
-"""kneeload.synth: FIT/GPX round trips through the reference readers; the samples."""
+"""kneeload._testing.synth: FIT/GPX round trips through the reference readers."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ import gpxpy
 import numpy as np
 import pytest
 
-from kneeload.io.fit import fit_crc
-from kneeload.synth import (
+from kneeload._testing.synth import (
     make_corpus,
     run_totals,
     simulate_run,
     write_fit,
     write_gpx,
 )
+from kneeload.io.fit import fit_crc
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_activities"
