@@ -80,7 +80,10 @@ def simulate_run(
         raise ValueError("give exactly one of distance_km and duration_s")
     rng = np.random.default_rng(seed)
     v_base = 1000.0 / pace_s_per_km
-    horizon = duration_s if duration_s is not None else distance_km * 1300 / v_base
+    if duration_s is not None:
+        horizon = duration_s
+    elif distance_km is not None:
+        horizon = distance_km * 1300 / v_base  # long enough for any pace variation
     t = np.arange(0.0, horizon + interval_s, interval_s)
     prof_km = np.array([p[0] for p in elevation_profile], dtype=float) * 1000
     prof_m = np.array([p[1] for p in elevation_profile], dtype=float)
