@@ -10,7 +10,7 @@ command line stay fast: pandas and matplotlib are imported only when needed.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kneeload.errors import (
     ActivityFileError,
@@ -21,12 +21,17 @@ from kneeload.errors import (
     StoreError,
     UnsafeFileError,
 )
-from kneeload.schema import Activity, RawActivity
+
+if TYPE_CHECKING:  # numpy-backed: imported on first use, off the --help path
+    from kneeload.schema import Activity as Activity
+    from kneeload.schema import RawActivity as RawActivity
 
 __version__ = "0.1.0"
 
 #: Public names that live in heavier modules, imported on first access.
 _LAZY = {
+    "Activity": "kneeload.schema",
+    "RawActivity": "kneeload.schema",
     "History": "kneeload.history",
     "open_history": "kneeload.history",
     "Settings": "kneeload.config",
@@ -45,13 +50,11 @@ _LAZY = {
 }
 
 __all__ = [
-    "Activity",
     "ActivityFileError",
     "ConfigError",
     "CorruptFileError",
     "KneeloadError",
     "NotAnActivityError",
-    "RawActivity",
     "StoreError",
     "UnsafeFileError",
     *_LAZY,

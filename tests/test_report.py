@@ -17,7 +17,7 @@ from matplotlib.patches import Rectangle
 
 from kneeload.analysis.check import cadence_advice, check
 from kneeload.cli import cli
-from kneeload.commands.report import last_complete_week_end, week_end_of
+from kneeload.cli.report import last_complete_week_end, week_end_of
 from kneeload.config import Settings
 from kneeload.history import open_history
 from kneeload.report.charts import (

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from kneeload.analysis.taper import taper_chart_frame
 from kneeload.analysis.taper_flags import taper_flags
 from kneeload.cli import cli
-from kneeload.commands.report import CHART_NAMES
+from kneeload.cli.report import CHART_NAMES
 from kneeload.config import Settings, load_settings
 from kneeload.history import open_history
 from kneeload.mail import compose_message

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kneeload.cli import Context, echo_json, load_activities, parse_day, pass_ctx, warn
+from kneeload.cli.context import (
+    Context,
+    echo_json,
+    knee_notes,
+    load_activities,
+    parse_day,
+    pass_ctx,
+    warn,
+)
 from kneeload.errors import KneeloadError
 
 if TYPE_CHECKING:  # the analysis imports pandas: keep `kneeload --help` fast
@@ -90,20 +98,15 @@ def _knee_advice(
     obj: Context, score: int | None, day: date, race: date
 ) -> KneeAdvice | None:
     """Record a new note if given, then advice for the latest pain in the window."""
-    from kneeload.notes import (
-        add_knee_pain,
-        knee_taper_advice,
-        latest_knee_pain,
-        load_knee_pain,
-    )
+    from kneeload.notes import add_knee_pain, knee_taper_advice, latest_knee_pain
 
-    try:
-        if score is not None:
+    if score is not None:  # writing a note is this option's purpose: errors stop
+        try:
             add_knee_pain(obj.home, day, score)
-            warn(f"noted knee pain {score}/10 on {day.isoformat()}")
-        notes = load_knee_pain(obj.home)
-    except (KneeloadError, OSError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        except (KneeloadError, OSError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        warn(f"noted knee pain {score}/10 on {day.isoformat()}")
+    notes = knee_notes(obj, strict=score is not None)
     if day > race:
         return None  # taper advice ends with the race
     note = latest_knee_pain(notes, start=race - timedelta(days=21), end=day)

@@ -6,12 +6,23 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from kneeload.cli import Context, load_activities, parse_day, pass_ctx, run_ingest, warn
+from kneeload.cli.context import (
+    Context,
+    knee_notes,
+    load_activities,
+    parse_day,
+    pass_ctx,
+    run_ingest,
+    warn,
+)
 from kneeload.errors import KneeloadError
+
+if TYPE_CHECKING:  # the report imports pandas and matplotlib: keep --help fast
+    from kneeload.report.weekly import WeeklyReport
 
 PROBLEM_WINDOW_S = 7 * 86400
 CHART_NAMES = ("acwr", "weekly_km", "cadence", "descent", "taper")
@@ -111,7 +122,7 @@ def report(
         click.echo(str(folder))  # at a terminal; a cron job stays quiet
 
 
-def _build(obj: Context, week_ending: date) -> tuple[Any, dict[str, bytes]]:
+def _build(obj: Context, week_ending: date) -> tuple[WeeklyReport, dict[str, bytes]]:
     from kneeload.history import open_history
     from kneeload.report.charts import report_charts
     from kneeload.report.weekly import build_weekly_report
@@ -135,23 +146,12 @@ def _build(obj: Context, week_ending: date) -> tuple[Any, dict[str, bytes]]:
         settings=obj.settings,
         week_ending=week_ending,
         problems=problems,
-        knee_notes=_knee_notes(obj),
+        knee_notes=knee_notes(obj, strict=False),
     )
     return built, report_charts(built)
 
 
-def _knee_notes(obj: Context) -> list[Any]:
-    """Knee-pain notes (flags and taper advice); an unreadable file is warned about."""
-    from kneeload.notes import load_knee_pain
-
-    try:
-        return list(load_knee_pain(obj.home))
-    except KneeloadError as exc:
-        warn(f"knee-pain notes ignored: {exc}")
-        return []
-
-
-def _write_files(folder: Path, built: Any, charts: dict[str, bytes]) -> None:
+def _write_files(folder: Path, built: WeeklyReport, charts: dict[str, bytes]) -> None:
     from kneeload.report.render import render_html, render_text
 
     try:
@@ -171,7 +171,7 @@ def _write_files(folder: Path, built: Any, charts: dict[str, bytes]) -> None:
 
 def _deliver(
     obj: Context,
-    built: Any,
+    built: WeeklyReport,
     charts: dict[str, bytes],
     recipients: list[str],
     eml: Path | None,

@@ -1,0 +1,68 @@
+"""``kneeload check`` and ``kneeload cadence`` (INTERFACE.md)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from kneeload.cli.context import (
+    Context,
+    echo_json,
+    knee_notes,
+    load_activities,
+    parse_day,
+    pass_ctx,
+)
+from kneeload.cli.render import render_cadence, render_check
+
+
+def _as_of(value: str | None) -> date:
+    return parse_day(value, "--as-of") or date.today()
+
+
+@click.command()
+@click.option("--as-of", metavar="DATE", help="Last day of the 7 days checked [today].")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def check(obj: Context, as_of: str | None, as_json: bool) -> None:
+    """Risk flags for the 7 days ending --as-of, with the evidence behind each.
+
+    \b
+    Example:
+        kneeload check --as-of 2026-08-30
+    """
+    from kneeload.analysis.check import check as run_check
+    from kneeload.analysis.check import knee_pain_score
+
+    day = _as_of(as_of)
+    result = run_check(
+        load_activities(obj),
+        settings=obj.settings,
+        as_of=day,
+        knee_pain=knee_pain_score(knee_notes(obj, strict=False), day),
+    )
+    doc = result.to_json()
+    if as_json:
+        echo_json(doc)
+        return
+    click.echo(render_check(doc, units=obj.settings.athlete.units))
+
+
+@click.command()
+@click.option(
+    "--as-of", metavar="DATE", help="Evaluate the runs up to this day [today]."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_ctx
+def cadence(obj: Context, as_of: str | None, as_json: bool) -> None:
+    """Easy-pace cadence and the +5-10 % step-rate suggestion at the same pace."""
+    from kneeload.analysis.check import cadence_advice
+
+    day = _as_of(as_of)
+    result = cadence_advice(load_activities(obj), settings=obj.settings, as_of=day)
+    doc = result.to_json()
+    if as_json:
+        echo_json(doc)
+        return
+    click.echo(render_cadence(doc))

@@ -1,0 +1,143 @@
+"""The CLI's text renderers: activity tables, CSV, ``check`` and ``cadence``.
+
+Each takes plain records or JSON documents (no pandas), so it is cheap to import.
+The taper text is shared with the weekly report and lives beside the taper
+analysis (``kneeload.analysis.taper_text.render_taper``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from kneeload.units import km_per_unit, per_unit_m
+
+SEVERITY_MARK = {"info": "i", "caution": "!", "warning": "!!"}
+
+
+def render_csv(records: list[dict[str, Any]]) -> str:
+    """The records as CSV with a header row ("" when there are none)."""
+    buf = io.StringIO()
+    if records:
+        writer = csv.DictWriter(buf, fieldnames=list(records[0]))
+        writer.writeheader()
+        writer.writerows(records)
+    return buf.getvalue()
+
+
+def render_activity_table(records: list[dict[str, Any]], units: str) -> str:
+    """A fixed-width table of activities in km or miles."""
+    if not records:
+        return "No activities match. Add files with: kneeload ingest PATH..."
+    per = per_unit_m(units)
+    head = (
+        f"{'date':<10}  {'sport':<8}  {units:>6}  {'time':>7}  {'pace':>6}  "
+        f"{'HR':>4}  {'spm':>4}  source"
+    )
+    lines = [head]
+    for r in records:
+        dist = (r["distance_m"] or 0.0) / per
+        moving = r["moving_s"] or r["elapsed_s"] or 0.0
+        pace = _mmss(moving / dist) if dist > 0.05 else "-"
+        lines.append(
+            f"{r['local_date']:<10}  {r['sport']:<8}  {dist:6.2f}  "
+            f"{_hmm(moving):>7}  {pace:>6}  {_int(r['avg_hr']):>4}  "
+            f"{_int(r['cadence_spm']):>4}  {Path(r['source']).name}"
+            + ("  (partial)" if r["partial"] else "")
+        )
+    lines.append(f"{len(records)} activities")
+    return "\n".join(lines)
+
+
+def render_check(doc: dict[str, Any], *, units: str = "km") -> str:
+    """The human output of ``check``: this week's load, ACWR, then each flag."""
+    per = km_per_unit(units)
+    load = doc["load"]
+    acwr = load.get("acwr") or {}
+    lines = [f"kneeload check — 7 days ending {doc['as_of']}", ""]
+    lines.append(f"  running this week   {_num(load.get('acute_km'), per)} {units}")
+    lines.append(
+        f"  usual week (28 d)   {_num(load.get('chronic_km_per_week'), per)} {units}"
+    )
+    status = load.get("acwr_status")
+    if status == "ok":
+        lines.append(
+            "  ACWR                "
+            f"{_ratio(acwr.get('uncoupled'))} uncoupled · "
+            f"{_ratio(acwr.get('coupled'))} coupled · {_ratio(acwr.get('ewma'))} EWMA"
+        )
+    else:
+        lines.append(
+            f"  ACWR                not shown ({str(status).replace('_', ' ')})"
+        )
+    lines.append("")
+    flags = doc["flags"]
+    if not flags:
+        lines.append("No flags this week.")
+    for flag in flags:
+        mark = SEVERITY_MARK.get(flag["severity"], "")
+        lines.append(
+            f"[{mark}] {flag['severity'].upper()} {flag['rule']} ({flag['date']})"
+        )
+        lines += _wrap(flag["message"])
+        for ev in flag["evidence"]:
+            lines += _wrap(f"evidence ({ev['grade']}): {ev['citation']}", indent=6)
+        lines.append("")
+    for note in doc.get("notes", []):
+        lines += _wrap(f"note: {note}", indent=0)
+    return "\n".join(lines).rstrip()
+
+
+def render_cadence(doc: dict[str, Any]) -> str:
+    """The human output of ``cadence``."""
+    lines = [f"kneeload cadence — runs up to {doc['as_of']}", ""]
+    if doc["target_spm"] is None:
+        lines += _wrap(f"No suggestion yet: {doc.get('reason') or 'too little data'}")
+        return "\n".join(lines)
+    speed = doc["easy_speed_mps"]
+    lines.append(
+        f"  easy-pace cadence   {doc['easy_cadence_spm']:.0f} steps/min "
+        f"at {speed * 3.6:.1f} km/h ({doc['runs_used']} runs)"
+    )
+    lo, hi = doc["target_spm"]
+    lines.append(f"  suggested range     {lo}-{hi} steps/min at the same pace")
+    lines.append("")
+    for flag in doc["flags"]:
+        lines += _wrap(f"[{flag['severity']}] {flag['message']}")
+    if doc.get("progression"):
+        lines += _wrap(doc["progression"])
+    if doc.get("message"):
+        lines += _wrap(doc["message"])
+    for ev in doc.get("evidence", []):
+        lines += _wrap(f"evidence ({ev['grade']}): {ev['citation']}", indent=6)
+    return "\n".join(lines)
+
+
+def _wrap(text: str, indent: int = 4) -> list[str]:
+    pad = " " * indent
+    return textwrap.wrap(text, width=88, initial_indent=pad, subsequent_indent=pad)
+
+
+def _num(value: float | None, per: float) -> str:
+    return "-" if value is None else f"{value / per:.1f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _hmm(seconds: float) -> str:
+    m = round(seconds / 60)
+    return f"{m // 60}:{m % 60:02d}"
+
+
+def _mmss(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _int(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"

@@ -1,1 +1,0 @@
-"""Click commands that live outside ``kneeload.cli``; registered there."""
