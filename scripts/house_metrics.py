@@ -3,12 +3,12 @@
     python scripts/house_metrics.py [PACKAGE_DIR]
 
 Reads the package's source with ``ast`` (nothing is imported). An arrow is a
-module-level import of one kneeload module by another (imports inside functions
-are lazy by design and not counted).
-Type-only imports (``if TYPE_CHECKING:``) count too: a cycle there is still a
-knot in the design. A cycle is a strongly connected group of two or more
-modules. The layers, from the bottom: readers (io) → summary → store → history → analysis → report →
-mail → cli; an upward arrow is an import of a higher layer by a lower one.
+module-level import of one kneeload module by another; imports inside
+functions are lazy by design and not counted, type-only imports (``if
+TYPE_CHECKING:``) are, since a cycle there is still a knot in the design. A
+cycle is a strongly connected group of two or more modules. The layers, from
+the bottom: readers (io), summary, store, history, analysis, report, mail,
+cli; an upward arrow is an import of a higher layer by a lower one.
 """
 
 from __future__ import annotations
