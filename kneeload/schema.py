@@ -80,6 +80,10 @@ class RawActivity:
     index: int = 0  # position of this activity inside its file
     relative_time: bool = False  # FIT timestamps relative to power-on: no calendar date
     notes: list[str] = field(default_factory=list)
+    name: str | None = None  # the activity's title (file or export metadata)
+    gear: str | None = None  # shoes (or bike) named by the export
+    rpe: float | None = None  # perceived exertion, CR-10 (1-10), from the export
+    export_sport: str | None = None  # one of SPORTS, from the export's metadata
 
 
 @dataclass
@@ -117,6 +121,8 @@ class Activity:
     #: cadence_spm, grade; used by the cadence and step-length rules.
     steady_segments: list[dict[str, float]] = field(default_factory=list)
     downhill_s: float = 0.0  # moving seconds at grade < -5 %
+    #: where ``sport`` comes from: "file", "export", "inferred: <evidence>", "runner"
+    sport_source: str = "file"
     id: str = ""  # stable content id, filled by the store
 
 

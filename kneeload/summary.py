@@ -48,6 +48,7 @@ from kneeload.cadence_units import (
 )
 from kneeload.errors import NotAnActivityError
 from kneeload.schema import SAMPLE_FIELDS, Activity, RawActivity, Samples
+from kneeload.sport import activity_sport, file_sport, hint_sport
 
 DESCENT_HYSTERESIS_M = 4.0
 DOWNHILL_GRADE = -0.05
@@ -55,28 +56,6 @@ DOWNHILL_GRADE = -0.05
 MAX_UTC_OFFSET_S = 14 * 3600.0
 FORMAT_BONUS = {"fit": 2, "tcx": 1, "gpx": 0}
 
-#: Sport names as files spell them (lower-cased) → canonical sport.
-#: FIT ``sport`` enum names, TCX ``Sport`` attributes, GPX ``<type>`` text, and the
-#: numeric ``<type>`` of Strava GPX exports (1 ride, 9 run, 10 walk).
-SPORT_TABLE: dict[str, str] = {
-    "running": "running", "run": "running", "trail_running": "running",
-    "virtualrun": "running", "9": "running",
-    "walking": "walking", "walk": "walking", "hiking": "walking", "hike": "walking",
-    "10": "walking",
-    "cycling": "cycling", "biking": "cycling", "ride": "cycling", "bike": "cycling",
-    "e_biking": "cycling", "virtualride": "cycling", "ebikeride": "cycling",
-    "1": "cycling",
-    "swimming": "swimming", "swim": "swimming",
-}  # fmt: skip
-#: FIT/GPX sub-sports that imply running when the sport itself says nothing.
-RUNNING_SUB_SPORTS = ("treadmill", "trail", "track", "indoor_running", "street")
-#: File-name words (e.g. "…-Run.gpx.gz") used only when the file names no sport.
-HINT_WORDS: dict[str, str] = {
-    "run": "running", "running": "running", "jog": "running", "treadmill": "running",
-    "walk": "walking", "walking": "walking", "hike": "walking", "hiking": "walking",
-    "ride": "cycling", "bike": "cycling", "biking": "cycling", "cycling": "cycling",
-    "swim": "swimming", "swimming": "swimming",
-}  # fmt: skip
 RELATIVE_TIME_REASON = (
     "timestamps are relative to device power-on: no calendar date to place the activity"
 )
@@ -86,19 +65,8 @@ def normalise_sport(
     sport: str | None, sub_sport: str | None, hint: str | None
 ) -> tuple[str, str | None]:
     """Map a file's sport/sub-sport (and a file-name hint) to (sport, sub_sport)."""
-    sub = sub_sport.strip().lower() if sub_sport else None
-    if sub in ("generic", "", "all"):
-        sub = None
-    key = sport.strip().lower() if sport else ""
-    if key in SPORT_TABLE:
-        return SPORT_TABLE[key], sub
-    if sub in RUNNING_SUB_SPORTS:
-        return "running", sub
-    if key in ("", "generic") and hint:
-        for word in re.split(r"[^a-z]+", hint.lower()):
-            if word in HINT_WORDS:
-                return HINT_WORDS[word], sub
-    return "other", sub
+    found, sub = file_sport(sport, sub_sport)
+    return found or hint_sport(hint) or "other", sub
 
 
 def hold_weights(time_s: np.ndarray, cap_s: float = GAP_CAP_S) -> np.ndarray:
@@ -126,7 +94,8 @@ def summarise(
     w = hold_weights(t)
     cum = _cumulative_distance(cols)
     speed = _speed(cols["speed_mps"], cum, t)
-    sport, sub_sport = normalise_sport(raw.sport, raw.sub_sport, _name(source))
+    gait = {"time_s": t, "speed_mps": speed, "cadence_raw": cols["cadence_raw"]}
+    sport, sub_sport, sport_source = activity_sport(raw, gait, name=_name(source))
     distance, distance_source = _distance(raw, cols)
     moving = speed > MOVING_SPEED_MPS
     spm, cad_value, cad_source, step_len = _cadence(raw.format, sport, cols, speed, w)
@@ -139,6 +108,7 @@ def summarise(
         source=source,
         format=raw.format,
         sport=sport,
+        sport_source=sport_source,
         sub_sport=sub_sport,
         start_utc=start,
         local_date=geo.local_date(start, offset or 0.0),
