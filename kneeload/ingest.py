@@ -10,8 +10,10 @@ and a re-run completes it.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import time
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +22,8 @@ from typing import Any
 
 from kneeload.errors import ActivityFileError, NotAnActivityError
 from kneeload.io import parse_bytes
-from kneeload.io.sources import Source, iter_sources
+from kneeload.io.sources import Source, close_archives, escape_controls, iter_sources
+from kneeload.schema import RawActivity
 from kneeload.store import FileResult, ParsedActivity, Store, encode_samples
 
 #: Below this many files to parse, a process pool costs more than it saves.
@@ -28,6 +31,13 @@ MIN_FILES_FOR_POOL = 24
 #: A batch is committed after this many files or this many seconds.
 BATCH_FILES = 50
 BATCH_SECONDS = 1.0
+
+
+@dataclass
+class ReadResult(FileResult):
+    """A worker's ``FileResult`` plus the traceback of an unexpected failure."""
+
+    traceback: str | None = None
 
 
 @dataclass
@@ -41,6 +51,10 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     partial: list[tuple[str, str]] = field(default_factory=list)
+    #: activities kept but marked implausible (RULES §1.5): (key, reason)
+    suspect: list[tuple[str, str]] = field(default_factory=list)
+    #: key -> formatted traceback of a failure kneeload did not expect (for ``-v``)
+    tracebacks: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The ``ingest --json`` document of INTERFACE.md."""
@@ -52,31 +66,68 @@ class IngestReport:
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
             "errors": [{"path": p, "error": r} for p, r in self.errors],
             "partial": [{"path": p, "reason": r} for p, r in self.partial],
+            "suspect": [{"path": p, "reason": r} for p, r in self.suspect],
         }
 
 
 def read_source(
     source: Source, known_sha: str | None, default_tz: str | None
-) -> FileResult:
-    """Read, parse and summarise one file; never raises for a bad file."""
+) -> ReadResult:
+    """Read, parse and summarise one file; never raises for any file.
+
+    A failure kneeload did not foresee (a reader bug, a library raising on odd
+    bytes) becomes that file's error, naming the exception, with the traceback
+    kept for ``-v``: one file can never stop the run.
+    """
+    try:
+        return _read_source(source, known_sha, default_tz)
+    except Exception as exc:  # the per-file firewall, see the docstring
+        return ReadResult(
+            key=source.key,
+            size=source.size,
+            mtime_ns=source.mtime_ns,
+            sha256=None,
+            status="error",
+            reason=f"could not be read ({type(exc).__name__}: {exc})",
+            traceback=traceback.format_exc(),
+        )
+
+
+def _read_source(
+    source: Source, known_sha: str | None, default_tz: str | None
+) -> ReadResult:
     from kneeload.summary import summarise
 
-    base = {"key": source.key, "size": source.size, "mtime_ns": source.mtime_ns}
+    def result(status: str, sha: str | None, reason: str | None = None) -> ReadResult:
+        return ReadResult(
+            key=source.key,
+            size=source.size,
+            mtime_ns=source.mtime_ns,
+            sha256=sha,
+            status=status,
+            reason=reason,
+        )
+
     try:
-        data = source.read()
-    except ActivityFileError as exc:
-        return FileResult(**base, sha256=None, status="error", reason=exc.reason)
-    sha = hashlib.sha256(data).hexdigest()
-    if sha == known_sha:
-        return FileResult(**base, sha256=sha, status="unchanged")
-    try:
-        raws = parse_bytes(data, source.key)
+        if source.parser is not None:
+            sha, raws = _parse_with(source)
+            if sha == known_sha:
+                return result("unchanged", sha)
+        else:
+            data = source.read()
+            sha = hashlib.sha256(data).hexdigest()
+            if sha == known_sha:
+                return result("unchanged", sha)
+            raws = parse_bytes(data, source.key)
     except NotAnActivityError as exc:
-        return FileResult(**base, sha256=sha, status="skipped", reason=exc.reason)
+        return result("skipped", None, exc.reason)
     except ActivityFileError as exc:
-        return FileResult(**base, sha256=sha, status="error", reason=exc.reason)
+        return result("error", None, exc.reason)
     parsed, reasons = [], []
     for raw in raws:
+        for name, value in (source.meta or {}).items():
+            if hasattr(raw, name):
+                setattr(raw, name, value)
         try:
             activity, samples = summarise(raw, source.key, default_tz=default_tz)
         except NotAnActivityError as exc:
@@ -86,16 +137,26 @@ def read_source(
         parsed.append(ParsedActivity(activity, encode_samples(samples)))
     if not parsed:
         reason = "; ".join(dict.fromkeys(reasons)) or "no activity in the file"
-        return FileResult(**base, sha256=sha, status="skipped", reason=reason)
+        return result("skipped", sha, reason)
     partial = [p.activity.partial for p in parsed if p.activity.partial]
-    status = "partial" if partial else "ingested"
-    reason = "; ".join(partial) if partial else None
-    return FileResult(
-        **base, sha256=sha, status=status, reason=reason, activities=parsed
-    )
+    out = result("partial" if partial else "ingested", sha)
+    out.reason = "; ".join(dict.fromkeys(partial)) if partial else None
+    out.activities = parsed
+    return out
 
 
-def _read_star(args: tuple[Source, str | None, str | None]) -> FileResult:
+def _parse_with(source: Source) -> tuple[str, list[RawActivity]]:
+    """(sha256, activities) of a source read by its own parser (export hook)."""
+    module, _, name = (source.parser or "").partition(":")
+    parser = getattr(importlib.import_module(module), name)
+    digest = hashlib.sha256()
+    with source.open() as fh:
+        for block in iter(lambda: fh.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest(), list(parser(source))
+
+
+def _read_star(args: tuple[Source, str | None, str | None]) -> ReadResult:
     return read_source(*args)
 
 
@@ -110,7 +171,10 @@ def ingest(
     """Bring every activity file under ``paths`` into ``store``, incrementally."""
     report = IngestReport()
     problems: list[ActivityFileError] = []
-    sources = list(iter_sources([Path(p) for p in paths], problems))
+    try:
+        sources = list(iter_sources([Path(p) for p in paths], problems))
+    finally:
+        close_archives()
     for problem in problems:
         _note_problem(report, problem)
     report.files_seen = len(sources) + len(problems)
@@ -128,24 +192,28 @@ def ingest(
             # a file that failed before is re-read even if unchanged: a newer
             # kneeload may read it now, and its error is reported again
             retry = known is None or known.status == "error"
-            todo.append((source, None if retry else known.sha256, default_tz))
+            known_sha = None if retry or known is None else known.sha256
+            todo.append((source, known_sha, default_tz))
     batch: list[FileResult] = []
     started = time.monotonic()
-    for done, result in enumerate(_run(todo, workers), start=1):
-        _note_result(report, result)
-        batch.append(result)
-        if len(batch) >= BATCH_FILES or time.monotonic() - started > BATCH_SECONDS:
-            _commit(store, batch, report)
-            batch, started = [], time.monotonic()
-        if progress is not None:
-            progress(done, len(todo))
-    _commit(store, batch, report)
+    try:
+        for done, result in enumerate(_run(todo, workers), start=1):
+            _note_result(report, result)
+            batch.append(result)
+            if len(batch) >= BATCH_FILES or time.monotonic() - started > BATCH_SECONDS:
+                _commit(store, batch, report)
+                batch, started = [], time.monotonic()
+            if progress is not None:
+                progress(done, len(todo))
+        _commit(store, batch, report)
+    finally:
+        close_archives()
     return report
 
 
 def _run(
     todo: list[tuple[Source, str | None, str | None]], workers: int | None
-) -> Iterator[FileResult]:
+) -> Iterator[ReadResult]:
     workers = workers or os.cpu_count() or 1
     if workers <= 1 or len(todo) < MIN_FILES_FOR_POOL:
         yield from map(_read_star, todo)
@@ -162,19 +230,27 @@ def _commit(store: Store, batch: list[FileResult], report: IngestReport) -> None
         report.duplicates += outcome.duplicates
 
 
-def _note_result(report: IngestReport, result: FileResult) -> None:
+def _note_result(report: IngestReport, result: ReadResult) -> None:
+    key, reason = escape_controls(result.key), escape_controls(result.reason or "")
     if result.status == "unchanged":
         report.unchanged += 1
     elif result.status == "skipped":
-        report.skipped.append((result.key, result.reason or ""))
+        report.skipped.append((key, reason))
     elif result.status == "error":
-        report.errors.append((result.key, result.reason or ""))
+        report.errors.append((key, reason))
     elif result.status == "partial":
-        report.partial.append((result.key, result.reason or ""))
+        report.partial.append((key, reason))
+    if result.traceback:
+        report.tracebacks[key] = result.traceback
+    for parsed in result.activities:
+        suspect = getattr(parsed.activity, "suspect", None)
+        if suspect:
+            report.suspect.append((key, escape_controls(suspect)))
 
 
 def _note_problem(report: IngestReport, problem: ActivityFileError) -> None:
+    entry = (escape_controls(problem.path), escape_controls(problem.reason))
     if isinstance(problem, NotAnActivityError):
-        report.skipped.append((problem.path, problem.reason))
+        report.skipped.append(entry)
     else:
-        report.errors.append((problem.path, problem.reason))
+        report.errors.append(entry)

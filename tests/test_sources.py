@@ -143,8 +143,12 @@ def test_oversized_loose_file_is_refused_without_reading_it(
     big.write_bytes(b"<gpx>" + b" " * 5000)
     problems: list = []
     (source,) = iter_sources([big], problems)
-    with pytest.raises(UnsafeFileError, match="larger than any activity file"):
+    with pytest.raises(UnsafeFileError) as err:
         source.read()
+    # 5005 bytes = 0.004773 MiB; the limit of 1000 bytes = 0.000954 MiB
+    assert err.value.reason == (
+        "0.005 MiB is larger than the 0.001 MiB limit for an activity file; refused"
+    )
 
 
 def test_oversized_bytes_are_refused_by_the_parser(

@@ -49,17 +49,30 @@ def gunzip_bounded(data: bytes, name: str, limit: int | None = None) -> bytes:
     except zlib.error as exc:
         raise CorruptFileError(name, f"not a valid gzip stream ({exc})") from exc
     if len(out) > limit or inflater.unconsumed_tail:
-        raise UnsafeFileError(name, f"gzip content inflates past {limit // 2**20} MiB")
+        raise UnsafeFileError(name, f"gzip content inflates past {mib(limit)} MiB")
     if not inflater.eof:
         raise CorruptFileError(name, "gzip stream is truncated")
     return out
 
 
-def too_big(size: int) -> str:
-    """The reason given for a file over the size limit."""
+def mib(size: int) -> str:
+    """``size`` in MiB as people read it: "64" when exact, else "64.3" (never a
+    rounding that hides the difference from a whole number)."""
+    if size % 2**20 == 0:
+        return str(size // 2**20)
+    for digits in range(1, 7):
+        text = f"{size / 2**20:.{digits}f}"
+        if float(text) != round(size / 2**20):
+            return text
+    return f"{size / 2**20:.7f}"
+
+
+def too_big(size: int, limit: int | None = None) -> str:
+    """The reason given for a file over the size limit, with exact numbers."""
+    limit = MAX_FILE_BYTES if limit is None else limit
     return (
-        f"{size / 2**20:.0f} MiB is larger than any activity file "
-        f"(limit {MAX_FILE_BYTES // 2**20} MiB); refused"
+        f"{mib(size)} MiB is larger than the {mib(limit)} MiB limit "
+        "for an activity file; refused"
     )
 
 
