@@ -142,6 +142,8 @@ def run_ingest(
         raise click.ClickException(str(exc)) from exc
     for path, reason in report.errors:
         warn(f"error: {path}: {reason}")
+        if obj.verbose and path in report.tracebacks:
+            warn(report.tracebacks[path].rstrip())
     for path, reason in report.skipped:
         warn(f"skipped: {path}: {reason}")
     for path, reason in report.partial:
