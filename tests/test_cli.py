@@ -118,10 +118,11 @@ def test_bad_config_is_a_usage_error(home: Path, tmp_path: Path) -> None:
     assert "shoe_size" in err and "kneeload.toml" in err
 
 
-def test_missing_path_is_reported_not_fatal(home: Path, tmp_path: Path) -> None:
-    code, out, _ = _run(home, "ingest", str(tmp_path / "nope"), "--json")
-    assert code == 0
-    assert strict_json(out)["errors"][0]["error"] == "no such file or folder"
+def test_missing_path_is_a_usage_error(home: Path, tmp_path: Path) -> None:
+    # INTERFACE.md, additions of 2026-12-01: a mistyped PATH must fail a cron job
+    code, out, err = _run(home, "ingest", str(tmp_path / "nope"), "--json")
+    assert code == 2 and out == ""
+    assert "nope" in err and "does not exist" in err
 
 
 def test_athlete_settings_change_trimp_without_rereading(

@@ -11,14 +11,14 @@ from kneeload.cli.context import (
     echo_json,
     knee_notes,
     load_activities,
-    parse_day,
+    parse_as_of,
     pass_ctx,
 )
 from kneeload.cli.render import render_cadence, render_check
 
 
 def _as_of(value: str | None) -> date:
-    return parse_day(value, "--as-of") or date.today()
+    return parse_as_of(value) or date.today()
 
 
 @click.command()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from kneeload.config import Settings
     from kneeload.ingest import IngestReport
     from kneeload.notes import KneePainNote
+    from kneeload.store import FileRecord, Store
 
 
 class Context:
@@ -36,6 +38,13 @@ class Context:
         self.home: Path = resolve_home(home)
         self.verbose = verbose
         self._settings: Settings | None = None
+
+    def rehome(self, home: str) -> None:
+        """Use another home folder (``--home`` given after the subcommand)."""
+        from kneeload.config import resolve_home
+
+        self.home = resolve_home(home)
+        self._settings = None
 
     @property
     def config_path(self) -> Path:
@@ -80,16 +89,74 @@ def warn(message: str) -> None:
     click.echo(message, err=True)
 
 
-def parse_day(value: str | None, name: str) -> date | None:
-    """Parse a YYYY-MM-DD option value (usage error otherwise)."""
+#: The first day a date option accepts: consumer GPS watches came after it, and
+#: pandas' nanosecond timestamps (1677-2262) hold every day of the range safely.
+DAY_MIN = date(1990, 1, 1)
+#: Date options accept days up to the end of the year this many years ahead
+#: (race dates and planned weeks lie ahead; nothing else does).
+FUTURE_YEARS = 5
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def day_range(today: date | None = None) -> tuple[date, date]:
+    """The first and last day a date option accepts."""
+    today = today or date.today()
+    return DAY_MIN, date(today.year + FUTURE_YEARS, 12, 31)
+
+
+def parse_day(value: str | None, name: str, *, not_future: bool = False) -> date | None:
+    """Parse a YYYY-MM-DD option value within ``day_range`` (usage error otherwise).
+
+    ``not_future`` refuses days after today (``--as-of``, ``note --date``).
+    """
     if value is None:
         return None
+    if not _ISO_DAY.fullmatch(value):
+        raise click.BadParameter(f"{value!r} is not a YYYY-MM-DD date", param_hint=name)
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
+        raise click.BadParameter(f"no such day: {value}", param_hint=name) from exc
+    today = date.today()
+    first, last = day_range(today)
+    if not first <= day <= last:
         raise click.BadParameter(
-            f"{value!r} is not a YYYY-MM-DD date", param_hint=name
-        ) from exc
+            f"{value} is outside the supported dates {first} to {last}",
+            param_hint=name,
+        )
+    if not_future and day > today:
+        raise click.BadParameter(
+            f"{value} is in the future (today is {today})", param_hint=name
+        )
+    return day
+
+
+def parse_as_of(value: str | None) -> date | None:
+    """An ``--as-of`` value: a day within range and not after today."""
+    return parse_day(value, "--as-of", not_future=True)
+
+
+def parse_range(
+    since: str | None, until: str | None
+) -> tuple[date | None, date | None]:
+    """``--since``/``--until`` as days; a reversed range is a usage error."""
+    first, last = parse_day(since, "--since"), parse_day(until, "--until")
+    if first is not None and last is not None and first > last:
+        raise click.UsageError(
+            f"--since {first} is after --until {last}: swap them or fix one"
+        )
+    return first, last
+
+
+def paths_argument(*, required: bool) -> Callable[[Callable[..., Any]], Any]:
+    """The PATH... argument of ``ingest``/``report``: each must exist (exit 2)."""
+    return click.argument(
+        "paths",
+        nargs=-1,
+        required=required,
+        type=click.Path(exists=True, path_type=Path),
+    )
 
 
 def load_activities(obj: Context) -> pd.DataFrame:
@@ -135,9 +202,13 @@ def run_ingest(
     tz = obj.settings.athlete.timezone
     try:
         with Store.in_home(obj.home) as store, _progress() as progress:
-            report = do_ingest(
-                paths, store, default_tz=tz, workers=workers, progress=progress
-            )
+            before = store.file_index()
+            try:
+                report = do_ingest(
+                    paths, store, default_tz=tz, workers=workers, progress=progress
+                )
+            except KeyboardInterrupt:
+                _interrupted(store, before)
     except KneeloadError as exc:
         raise click.ClickException(str(exc)) from exc
     for path, reason in report.errors:
@@ -155,7 +226,30 @@ def run_ingest(
             f"{len(report.skipped)} skipped, {len(report.errors)} errors, "
             f"{len(report.partial)} partial"
         )
+    if report.files_seen == 0:
+        from kneeload.io.sources import ACTIVITY_SUFFIXES
+
+        names = ", ".join(str(p) for p in paths)
+        warn(
+            f"no activity files found in {names}: kneeload reads "
+            f"{' '.join(ACTIVITY_SUFFIXES)} files and .zip exports of them"
+        )
     return report
+
+
+def _interrupted(store: Store, before: dict[str, FileRecord]) -> NoReturn:
+    """Ctrl-C while ingesting: say what was saved, then exit 130."""
+    try:
+        after = store.file_index()
+    except Exception:  # the store is as the last committed batch left it
+        warn("interrupted: the files read so far are saved; run it again to continue")
+    else:
+        saved = sum(1 for key, rec in after.items() if before.get(key) != rec)
+        warn(
+            f"interrupted: {saved} files saved; "
+            "run the same command again to continue where it stopped"
+        )
+    raise click.exceptions.Exit(130)
 
 
 @contextmanager

@@ -11,15 +11,16 @@ from kneeload.cli.context import (
     Context,
     echo_json,
     load_activities,
-    parse_day,
+    parse_range,
     pass_ctx,
+    paths_argument,
     run_ingest,
 )
 from kneeload.cli.render import render_activity_table, render_csv
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@paths_argument(required=True)
 @click.option(
     "--workers", type=click.IntRange(min=1), help="Parallel parsers [all cores]."
 )
@@ -75,8 +76,8 @@ def activities(
     obj = ctx.find_object(Context)
     if obj is None:  # only when called outside the kneeload group
         raise click.UsageError("activities runs under the kneeload group")
+    first, last = parse_range(since, until)
     frame = load_activities(obj)
-    first, last = parse_day(since, "--since"), parse_day(until, "--until")
     if first is not None:
         frame = frame[frame["local_date"].dt.date >= first]
     if last is not None:

@@ -1,26 +1,61 @@
-"""The ``kneeload`` group: global options, then one line per command module."""
+"""The ``kneeload`` group: global options, then one line per command module.
+
+``--home`` and ``-v`` are accepted before or after the subcommand: after every
+command is registered, ``_add_global_options`` gives each one both options. An
+unexpected exception in any command is one ``error:`` line and exit 1 (the
+traceback only with ``-v``); Ctrl-C is one line and exit 130.
+"""
 
 from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator
+from typing import Any
 
 import click
 
 from kneeload.cli.analysis import cadence, check
 from kneeload.cli.config import config
-from kneeload.cli.context import Context
+from kneeload.cli.context import Context, warn
 from kneeload.cli.ingest import activities, ingest
 from kneeload.cli.notes import note
 from kneeload.cli.report import report
 from kneeload.cli.taper import taper
 
+EXIT_INTERRUPTED = 130
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--home",
-    metavar="DIR",
-    envvar="KNEELOAD_HOME",
-    help="Folder with the store, config and reports [env: KNEELOAD_HOME].",
+HOME_HELP = "Folder with the store, config and reports [env: KNEELOAD_HOME]."
+VERBOSE_HELP = "Say more on stderr (and show tracebacks)."
+
+
+class KneeloadGroup(click.Group):
+    """The top-level group: one policy for errors that escape a command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; unexpected errors and Ctrl-C become one line."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            warn("interrupted: nothing half-written is kept; run it again to finish")
+            ctx.exit(EXIT_INTERRUPTED)
+        except Exception as exc:
+            if getattr(ctx.obj, "verbose", False):
+                traceback.print_exc()
+                hint = ""
+            else:
+                hint = " (run with -v for the traceback)"
+            text = str(exc).splitlines()[0] if str(exc) else ""
+            warn(f"error: {type(exc).__name__}: {text}{hint}")
+            ctx.exit(1)
+
+
+@click.group(
+    cls=KneeloadGroup, context_settings={"help_option_names": ["-h", "--help"]}
 )
-@click.option("-v", "--verbose", is_flag=True, help="Say more on stderr.")
+@click.option("--home", metavar="DIR", envvar="KNEELOAD_HOME", help=HOME_HELP)
+@click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
 @click.version_option(package_name="kneeload")
 @click.pass_context
 def cli(ctx: click.Context, home: str | None, verbose: bool) -> None:
@@ -36,3 +71,53 @@ cli.add_command(taper)
 cli.add_command(report)
 cli.add_command(note)
 cli.add_command(config)
+
+
+def _set_home(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    obj = ctx.find_object(Context)
+    if value is not None and obj is not None:
+        obj.rehome(value)
+
+
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    obj = ctx.find_object(Context)
+    if value and obj is not None:
+        obj.verbose = True
+
+
+def walk_commands(group: click.Group) -> Iterator[tuple[str, click.Command]]:
+    """Every command and subcommand under ``group`` with its full name."""
+    for name, command in sorted(group.commands.items()):
+        yield name, command
+        if isinstance(command, click.Group):
+            for sub, inner in walk_commands(command):
+                yield f"{name} {sub}", inner
+
+
+def _add_global_options(group: click.Group) -> None:
+    """Give every command ``--home`` and ``-v`` too (a later value wins)."""
+    for _name, command in walk_commands(group):
+        taken = {opt for p in command.params for opt in p.opts}
+        if "--home" not in taken:
+            command.params.append(
+                click.Option(
+                    ["--home"],
+                    metavar="DIR",
+                    expose_value=False,
+                    callback=_set_home,
+                    help=HOME_HELP.split(" [")[0] + " (also before the command).",
+                )
+            )
+        if "--verbose" not in taken and "-v" not in taken:
+            command.params.append(
+                click.Option(
+                    ["-v", "--verbose"],
+                    is_flag=True,
+                    expose_value=False,
+                    callback=_set_verbose,
+                    help=VERBOSE_HELP,
+                )
+            )
+
+
+_add_global_options(cli)  # keep last: after every command is registered

@@ -28,9 +28,7 @@ def note(obj: Context, knee_pain: int, day: str | None) -> None:
     """
     from kneeload.notes import add_knee_pain
 
-    when = parse_day(day, "--date") or date.today()
-    if when > date.today():
-        raise click.BadParameter(f"{when} is in the future", param_hint="--date")
+    when = parse_day(day, "--date", not_future=True) or date.today()
     try:
         add_knee_pain(obj.home, when, knee_pain)
     except (KneeloadError, OSError) as exc:

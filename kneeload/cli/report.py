@@ -14,8 +14,9 @@ from kneeload.cli.context import (
     Context,
     knee_notes,
     load_activities,
-    parse_day,
+    parse_as_of,
     pass_ctx,
+    paths_argument,
     run_ingest,
     warn,
 )
@@ -39,7 +40,7 @@ def week_end_of(day: date) -> date:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@paths_argument(required=False)
 @click.option(
     "--out",
     metavar="DIR",
@@ -100,9 +101,9 @@ def report(
         # crontab: every Monday at 07:00
         0 7 * * 1  kneeload report ~/exports
     """
+    day = parse_as_of(as_of)  # a bad date is refused before a long ingest
     if paths:
         run_ingest(obj, list(paths), workers=None, quiet=not obj.verbose)
-    day = parse_day(as_of, "--as-of")
     week_ending = week_end_of(day) if day else last_complete_week_end(date.today())
     if week_ending > date.today():
         warn(f"note: the week ending {week_ending} has not finished yet")

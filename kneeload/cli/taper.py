@@ -12,6 +12,7 @@ from kneeload.cli.context import (
     echo_json,
     knee_notes,
     load_activities,
+    parse_as_of,
     parse_day,
     pass_ctx,
     warn,
@@ -68,7 +69,7 @@ def taper(
             "no race date: pass --race-date YYYY-MM-DD or set [athlete] race_date"
         )
     distance = _distance(race_distance or settings.athlete.race_distance)
-    day = parse_day(as_of, "--as-of") or date.today()
+    day = parse_as_of(as_of) or date.today()
     result = taper_check(
         load_activities(obj),
         settings=settings,
