@@ -54,6 +54,7 @@ def test_check_json_contract_on_the_spike_week(sample_home: Path) -> None:
             "threshold",
             "message",
             "evidence",
+            "context",
         }
         assert flag["severity"] in ("info", "caution", "warning")
         assert flag["evidence"] and all(e["citation"] for e in flag["evidence"])

@@ -354,7 +354,9 @@ def test_flag_json_matches_interface_and_wording() -> None:
             "threshold",
             "message",
             "evidence",
+            "context",  # added: lines from context hooks (registry), [] here
         }
+        assert f["context"] == []
         assert f["severity"] in {"info", "caution", "warning"}
         assert all(set(e) == {"citation", "grade"} for e in f["evidence"])
         text = f["message"].lower()

@@ -8,6 +8,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from kneeload.analysis.dates import last_days, local_days
 from kneeload.analysis.evidence import (
     ANDERSON_2022,
     HEIDERSCHEIT_2011,
@@ -15,6 +16,8 @@ from kneeload.analysis.evidence import (
     WILLSON_2014,
     Flag,
 )
+from kneeload.analysis.rule_ids import CADENCE_LOW, STEP_LENGTH_UP
+from kneeload.cadence_units import STEADY_MIN_S
 from kneeload.config import CadenceLowSettings, Settings
 
 _LOW_TAIL = (
@@ -32,9 +35,13 @@ def segment_table(runs: pd.DataFrame) -> pd.DataFrame:
     ]
     table = pd.DataFrame(rows, columns=["run", "duration_s", "speed_mps", "spm"])
     table = table.apply(pd.to_numeric, errors="coerce")
-    good = (table["duration_s"] >= 60) & (table["speed_mps"] > 0) & (table["spm"] > 0)
+    good = (
+        (table["duration_s"] >= STEADY_MIN_S)
+        & (table["speed_mps"] > 0)
+        & (table["spm"] > 0)
+    )
     table = table[good].astype({"run": int})
-    day = pd.to_datetime(runs["local_date"]).to_numpy()
+    day = local_days(runs).to_numpy()
     table["day"] = day[table["run"].to_numpy()] if len(table) else day[:0]
     return table.reset_index(drop=True)
 
@@ -105,10 +112,7 @@ def gait_flags(runs: pd.DataFrame, *, settings: Settings, as_of: date) -> list[F
 
 
 def _recent(runs: pd.DataFrame, as_of: date, weeks: int) -> pd.DataFrame:
-    day = pd.to_datetime(runs["local_date"])
-    end = pd.Timestamp(as_of)
-    keep = (day > end - pd.Timedelta(weeks=weeks)) & (day <= end)
-    return runs[keep.to_numpy()]
+    return last_days(runs, as_of, 7 * weeks)
 
 
 def _population_flag(week: pd.DataFrame, cfg: CadenceLowSettings) -> list[Flag]:
@@ -126,7 +130,7 @@ def _population_flag(week: pd.DataFrame, cfg: CadenceLowSettings) -> list[Flag]:
     )
     day = pd.Timestamp(week["day"].iloc[i]).date()
     ev = [VAN_OEVEREN_2017, HEIDERSCHEIT_2011]
-    return [Flag("cadence_low", "info", day, spm, float(low[i]), message, ev)]
+    return [Flag(CADENCE_LOW, "info", day, spm, float(low[i]), message, ev)]
 
 
 def _individual_flags(
@@ -152,7 +156,7 @@ def _individual_flags(
         ev = [HEIDERSCHEIT_2011, ANDERSON_2022]
         flags.append(
             Flag(
-                "cadence_low",
+                CADENCE_LOW,
                 "info",
                 day,
                 float(residual[i]),
@@ -182,9 +186,7 @@ def _step_length_flag(
         "proxy for overstriding."
     )
     day = pd.Timestamp(week["day"].iloc[-1]).date()
-    return [
-        Flag("step_length_up", "info", day, pct, pct_limit, message, [WILLSON_2014])
-    ]
+    return [Flag(STEP_LENGTH_UP, "info", day, pct, pct_limit, message, [WILLSON_2014])]
 
 
 def round_to_even(x: float) -> int:
@@ -234,7 +236,8 @@ def easy_cadence(runs: pd.DataFrame, *, settings: Settings, as_of: date) -> Easy
 
 def _missing(used: int, need: int, weeks: int) -> str:
     return (
-        f"needs steady easy stretches (at least 60 s at an even pace on flat ground, "
+        f"needs steady easy stretches (at least {STEADY_MIN_S:.0f} s at an even pace "
+        "on flat ground, "
         f"after the first 5 minutes, with cadence) from {need} runs in the last "
         f"{weeks} weeks; found {used}"
     )

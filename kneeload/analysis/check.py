@@ -5,8 +5,7 @@ Pure functions over the activities DataFrame; ``as_of`` is always passed in.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kneeload.analysis.acwr import acwr_frame, in_taper_window
 from kneeload.analysis.cadence import (
     easy_cadence,
     gait_flags,
@@ -22,20 +20,38 @@ from kneeload.analysis.cadence import (
     round_to_even,
 )
 from kneeload.analysis.daily import daily_series, running_mask
+from kneeload.analysis.dates import in_window
 from kneeload.analysis.evidence import (
     ANDERSON_2022,
     BRAMAH_2019,
     HEIDERSCHEIT_2011,
     LENHART_2014,
-    SEVERITIES,
     Evidence,
     Flag,
 )
 from kneeload.analysis.load import heart_rate_profile
-from kneeload.analysis.ramps import descent_ramp, session_spike, weekly_ramp
-from kneeload.analysis.rules import acwr_flags, intensity_ramp, monotony_high
+from kneeload.analysis.registry import (
+    CLINICIAN_TEXT,
+    ContextHook,
+    RuleContext,
+    assemble,
+    with_knee_pain,
+    without_race,
+)
+from kneeload.analysis.rule_ids import CADENCE_LOW
 from kneeload.config import Settings
 from kneeload.units import pace_text
+
+__all__ = [
+    "CLINICIAN_TEXT",
+    "CadenceResult",
+    "CheckResult",
+    "cadence_advice",
+    "check",
+    "knee_pain_score",
+    "with_knee_pain",
+    "without_race",
+]
 
 
 @dataclass(frozen=True)
@@ -59,8 +75,7 @@ class CheckResult:
 
 def _upto(activities: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Activities on or before ``as_of`` (later ones must not leak into a past week)."""
-    day = pd.to_datetime(activities["local_date"])
-    return activities[(day <= pd.Timestamp(as_of)).to_numpy()]
+    return in_window(activities, end=as_of)
 
 
 def _runs(acts: pd.DataFrame) -> pd.DataFrame:
@@ -96,14 +111,8 @@ def _load_summary(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-#: Rules whose INFO becomes CAUTION when knee pain is noted (RULES §5, §6.5).
-KNEE_PAIN_RAISES = frozenset({"intensity_ramp", "descent_ramp"})
 #: How far back a knee-pain note counts for ``check``.
 KNEE_PAIN_DAYS = 14
-CLINICIAN_TEXT = (
-    "You noted knee pain: if it persists, or comes with swelling, locking or "
-    "giving way, see a clinician."
-)
 
 
 def knee_pain_score(notes: Iterable[Any], as_of: date) -> int | None:
@@ -115,88 +124,29 @@ def knee_pain_score(notes: Iterable[Any], as_of: date) -> int | None:
     return None if note is None else note.score
 
 
-#: Rules a race makes fire by design: the race run itself and its week's totals.
-RACE_RULES = frozenset(
-    {"session_spike", "weekly_ramp", "intensity_ramp", "acwr_high", "descent_ramp"}
-)
-
-
-def without_race(
-    flags: list[Flag], settings: Settings, as_of: date
-) -> tuple[list[Flag], list[str]]:
-    """Drop the flags the race itself raises in the 7 days from race day on.
-
-    A marathon is a planned spike: flagging it as "56 % longer than your longest
-    run" tells the runner nothing. Runs before race day are still checked.
-    """
-    race = settings.athlete.race_date
-    if race is None or not race <= as_of <= race + timedelta(days=6):
-        return flags, []
-    kept = [f for f in flags if f.rule not in RACE_RULES or f.date < race]
-    if len(kept) == len(flags):
-        return flags, []
-    note = (
-        f"race on {race.isoformat()}: the race and its week are not flagged as a "
-        "load spike or ramp"
-    )
-    return kept, [note]
-
-
-def with_knee_pain(flags: list[Flag], score: int | None) -> list[Flag]:
-    """Raise the knee-sensitive rules to caution and add the clinician line."""
-    if score is None:
-        return flags
-    out = []
-    for flag in flags:
-        severity = flag.severity
-        if flag.rule in KNEE_PAIN_RAISES and severity == "info":
-            severity = "caution"
-        message = f"{flag.message} {CLINICIAN_TEXT}"
-        out.append(dataclasses.replace(flag, severity=severity, message=message))
-    return out
-
-
 def check(
     activities: pd.DataFrame,
     *,
     settings: Settings,
     as_of: date,
     knee_pain: int | None = None,
+    context_hooks: Sequence[ContextHook] = (),
 ) -> CheckResult:
-    """Evaluate every load and gait rule for the 7 days ending ``as_of``.
+    """Evaluate every registered rule (``registry.RULES``) for the 7 days to ``as_of``.
 
     ``knee_pain`` is a pain score (1-10) the runner noted recently, if any: it
-    raises intensity and downhill flags to caution and adds clinician advice.
+    raises the knee-sensitive rules to caution and adds clinician advice.
+    ``context_hooks`` add context lines to flags (see :mod:`.registry`).
     """
     acts = _upto(activities, as_of)
     profile = heart_rate_profile(acts, athlete=settings.athlete)
     if acts.empty:
         return CheckResult(as_of, [], _load_summary(pd.DataFrame()), profile.notes)
     daily = daily_series(acts, settings=settings, end=as_of)
-    frame = acwr_frame(daily["run_km"], settings=settings)
-    load = _load_summary(frame)
-    history_start = daily.index[0].date()
-    runs = _runs(acts)
-    ratio = load["acwr"]["uncoupled"]
-    flags = (
-        session_spike(runs, settings=settings, as_of=as_of, history_start=history_start)
-        + weekly_ramp(daily, settings=settings, as_of=as_of)
-        + acwr_flags(ratio, load["acwr_status"], settings=settings, as_of=as_of)
-        + intensity_ramp(daily, settings=settings, as_of=as_of)
-        + monotony_high(
-            daily,
-            settings=settings,
-            as_of=as_of,
-            in_taper=in_taper_window(settings, as_of),
-        )
-        + gait_flags(runs, settings=settings, as_of=as_of)
-        + descent_ramp(
-            daily, runs, settings=settings, as_of=as_of, history_start=history_start
-        )
-    )
-    flags, race_notes = without_race(flags, settings, as_of)
+    ctx = RuleContext(daily, _runs(acts), settings=settings, as_of=as_of)
+    load = _load_summary(ctx.acwr)
+    flags, race_notes = assemble(ctx, context_hooks=context_hooks)
     flags = with_knee_pain(flags, knee_pain)
-    flags.sort(key=lambda f: (f.date, -SEVERITIES.index(f.severity), f.rule))
     notes = list(profile.notes) + race_notes
     if knee_pain is not None:
         notes.append(
@@ -263,7 +213,7 @@ def cadence_advice(
     flags = [
         f
         for f in gait_flags(runs, settings=settings, as_of=as_of)
-        if f.rule == "cadence_low"
+        if f.rule == CADENCE_LOW
     ]
     easy = easy_cadence(runs, settings=settings, as_of=as_of)
     if easy.spm is None or easy.speed_mps is None:

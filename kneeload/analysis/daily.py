@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from kneeload.analysis.dates import local_days
 from kneeload.analysis.load import heart_rate_profile, session_trimp_hi
 from kneeload.config import Settings
 
@@ -40,7 +41,7 @@ def per_activity_loads(activities: pd.DataFrame, *, settings: Settings) -> pd.Da
     hi_min = np.where(run, hr["hi_s"].fillna(0.0).to_numpy() / 60.0, 0.0)
     return pd.DataFrame(
         {
-            "day": pd.to_datetime(activities["local_date"]).dt.normalize(),
+            "day": local_days(activities),
             "run_km": np.where(run, _num(activities, "distance_m") / 1000.0, 0.0),
             "run_count": run.astype(float),
             "run_moving_min": np.where(run, moving_min, 0.0),

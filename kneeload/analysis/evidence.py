@@ -28,7 +28,13 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Flag:
-    """One rule that fired: what, how strongly, on which day, and why."""
+    """One rule that fired: what, how strongly, on which day, and why.
+
+    ``context`` holds extra sentences about the same flag from outside the rule
+    (e.g. "you also started running in NAME on DATE"), added through the
+    registry's context hooks (:func:`kneeload.analysis.registry.add_context`);
+    renderers print them after the message and JSON carries them as ``context``.
+    """
 
     rule: str
     severity: str  # "info" | "caution" | "warning"
@@ -37,6 +43,7 @@ class Flag:
     threshold: float | None
     message: str
     evidence: list[Evidence] = field(default_factory=list)
+    context: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The flag object of INTERFACE.md."""
@@ -48,6 +55,7 @@ class Flag:
             "threshold": _num(self.threshold),
             "message": self.message,
             "evidence": [e.to_json() for e in self.evidence],
+            "context": list(self.context),
         }
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
+from kneeload.analysis.dates import days_since, window_mask
 from kneeload.analysis.evidence import (
     BUIST_2008,
     DAMSTED_2019,
@@ -16,6 +17,7 @@ from kneeload.analysis.evidence import (
     SHIH_HO_2023,
     Flag,
 )
+from kneeload.analysis.rule_ids import DESCENT_RAMP, SESSION_SPIKE, WEEKLY_RAMP
 from kneeload.config import Settings
 from kneeload.units import distance_text
 
@@ -37,9 +39,7 @@ def prior_window(
 
 def _runs_in_week(runs: pd.DataFrame, as_of: date) -> np.ndarray:
     """Mask of runs whose local date is within the 7 days ending ``as_of``."""
-    day = pd.to_datetime(runs["local_date"])
-    end = pd.Timestamp(as_of)
-    return ((day > end - pd.Timedelta(days=7)) & (day <= end)).to_numpy()
+    return window_mask(runs, start=as_of - timedelta(days=6), end=as_of)
 
 
 def session_spike(
@@ -49,8 +49,8 @@ def session_spike(
     cfg = settings.thresholds.session_spike
     km = pd.to_numeric(runs["distance_m"], errors="coerce").fillna(0.0) / 1000.0
     peak, count = prior_window(km, runs["start_utc"], cfg.window_days)
-    days = (pd.to_datetime(runs["local_date"]) - pd.Timestamp(history_start)).dt.days
-    eligible = _runs_in_week(runs, as_of) & (days.to_numpy() >= cfg.min_history_days)
+    days = days_since(runs, history_start)
+    eligible = _runs_in_week(runs, as_of) & (days >= cfg.min_history_days)
     flags = []
     for i in np.flatnonzero(eligible & (km.to_numpy() > 0)):
         when = pd.Timestamp(runs["local_date"].iloc[i]).date()
@@ -68,7 +68,7 @@ def _spike_flag(when: date, d: float, peak: float, settings: Settings) -> Flag:
     r = d / peak
     warn = r > cfg.warning_ratio
     return Flag(
-        rule="session_spike",
+        rule=SESSION_SPIKE,
         severity="warning" if warn else "caution",
         date=when,
         value=r,
@@ -77,8 +77,9 @@ def _spike_flag(when: date, d: float, peak: float, settings: Settings) -> Flag:
             f"This run ({distance_text(d, u)}) was {100 * (r - 1):.0f}% longer than "
             f"your longest run in the past month ({distance_text(peak, u)}). In a "
             "study of 5,200 runners, single runs more than 10% longer than the "
-            "month's longest were associated with more overuse injuries. Within 10% "
-            "of your longest recent run would be up to "
+            "month's longest were associated with more overuse injuries. Within "
+            f"{100 * (cfg.caution_ratio - 1):.0f}% of your longest recent run would "
+            "be up to "
             f"{distance_text(cfg.caution_ratio * peak, u)}."
         ),
         evidence=[FRANDSEN_2025],
@@ -87,7 +88,7 @@ def _spike_flag(when: date, d: float, peak: float, settings: Settings) -> Flag:
 
 def _first_after_break(when: date, d: float, units: str) -> Flag:
     return Flag(
-        rule="session_spike",
+        rule=SESSION_SPIKE,
         severity="info",
         date=when,
         value=d,
@@ -126,7 +127,7 @@ def weekly_ramp(daily: pd.DataFrame, *, settings: Settings, as_of: date) -> list
         "'10% rule' was not protective in a trial."
     )
     evidence = [NIELSEN_2014, DAMSTED_2019, BUIST_2008]
-    return [Flag("weekly_ramp", severity, as_of, pct, threshold, message, evidence)]
+    return [Flag(WEEKLY_RAMP, severity, as_of, pct, threshold, message, evidence)]
 
 
 def descent_ramp(
@@ -169,7 +170,7 @@ def _weekly_descent(daily: pd.DataFrame, settings: Settings, as_of: date) -> lis
         + _DESCENT_TEXT
     )
     evidence = [SHIH_HO_2023, ESCULIER_2016]
-    return [Flag("descent_ramp", "info", as_of, current, threshold, message, evidence)]
+    return [Flag(DESCENT_RAMP, "info", as_of, current, threshold, message, evidence)]
 
 
 def _single_descent(
@@ -178,8 +179,8 @@ def _single_descent(
     cfg = settings.thresholds.descent_ramp
     desc = pd.to_numeric(runs["descent_m"], errors="coerce").fillna(0.0)
     peak, _ = prior_window(desc, runs["start_utc"], cfg.window_days)
-    days = (pd.to_datetime(runs["local_date"]) - pd.Timestamp(history_start)).dt.days
-    ok = _runs_in_week(runs, as_of) & (days.to_numpy() >= cfg.window_days)
+    days = days_since(runs, history_start)
+    ok = _runs_in_week(runs, as_of) & (days >= cfg.window_days)
     hit = ok & (peak > 0) & (desc.to_numpy() > cfg.single_run_ratio * peak)
     flags = []
     for i in np.flatnonzero(hit):
@@ -191,7 +192,7 @@ def _single_descent(
         )
         flags.append(
             Flag(
-                "descent_ramp",
+                DESCENT_RAMP,
                 "info",
                 pd.Timestamp(runs["local_date"].iloc[i]).date(),
                 value,

@@ -18,39 +18,54 @@ from kneeload.analysis.evidence import (
     RAMSKOV_2018,
     Flag,
 )
+from kneeload.analysis.rule_ids import (
+    ACWR_HIGH,
+    ACWR_LOW,
+    INTENSITY_RAMP,
+    MONOTONY_HIGH,
+)
 from kneeload.config import Settings
 
 _ACWR_EVIDENCE = [GABBETT_2016, IMPELLIZZERI_2020, NAKAOKA_2021]
 
 
-def acwr_flags(
+def _acwr_value(uncoupled: float | None, status: str) -> float | None:
+    """The uncoupled ratio when it may be shown (status ``ok``), else None."""
+    if status != "ok" or uncoupled is None or not np.isfinite(uncoupled):
+        return None
+    return float(uncoupled)
+
+
+def acwr_high(
     uncoupled: float | None, status: str, *, settings: Settings, as_of: date
 ) -> list[Flag]:
-    """acwr_high (INFO 1.3-1.5, CAUTION above; never WARNING) and acwr_low (< 0.8)."""
-    if status != "ok" or uncoupled is None or not np.isfinite(uncoupled):
+    """acwr_high: INFO above 1.3, CAUTION above 1.5; never WARNING (RULES §3)."""
+    v = _acwr_value(uncoupled, status)
+    high = settings.thresholds.acwr_high
+    if v is None or v <= high.info_above:
         return []
-    high, low = settings.thresholds.acwr_high, settings.thresholds.acwr_low
-    v = float(uncoupled)
-    if v > high.info_above:
-        caution = v > high.caution_above
-        threshold = high.caution_above if caution else high.info_above
-        message = (
-            f"Your last 7 days were {v:.2f} times your usual daily running load "
-            f"(uncoupled ACWR). {ACWR_TOOLTIP}"
-        )
-        severity = "caution" if caution else "info"
-        return [
-            Flag("acwr_high", severity, as_of, v, threshold, message, _ACWR_EVIDENCE)
-        ]
-    if v < low.info_below:
-        message = (
-            f"Your load dropped (uncoupled ACWR {v:.2f}); rebuild gradually. "
-            f"{ACWR_TOOLTIP}"
-        )
-        return [
-            Flag("acwr_low", "info", as_of, v, low.info_below, message, _ACWR_EVIDENCE)
-        ]
-    return []
+    caution = v > high.caution_above
+    threshold = high.caution_above if caution else high.info_above
+    message = (
+        f"Your last 7 days were {v:.2f} times your usual daily running load "
+        f"(uncoupled ACWR). {ACWR_TOOLTIP}"
+    )
+    severity = "caution" if caution else "info"
+    return [Flag(ACWR_HIGH, severity, as_of, v, threshold, message, _ACWR_EVIDENCE)]
+
+
+def acwr_low(
+    uncoupled: float | None, status: str, *, settings: Settings, as_of: date
+) -> list[Flag]:
+    """acwr_low: INFO below 0.8 (outside the taper, which gates the ratio)."""
+    v = _acwr_value(uncoupled, status)
+    low = settings.thresholds.acwr_low
+    if v is None or v >= low.info_below:
+        return []
+    message = (
+        f"Your load dropped (uncoupled ACWR {v:.2f}); rebuild gradually. {ACWR_TOOLTIP}"
+    )
+    return [Flag(ACWR_LOW, "info", as_of, v, low.info_below, message, _ACWR_EVIDENCE)]
 
 
 def _weeks(values: pd.Series, weeks: int) -> tuple[float, float, float] | None:
@@ -96,7 +111,7 @@ def intensity_ramp(
     )
     evidence = [RAMSKOV_2018, FREDETTE_2022, ESCULIER_2016]
     value, threshold = reasons[0][1], reasons[0][2]
-    return [Flag("intensity_ramp", "info", as_of, value, threshold, message, evidence)]
+    return [Flag(INTENSITY_RAMP, "info", as_of, value, threshold, message, evidence)]
 
 
 def monotony(load: pd.Series, window: int = 7) -> pd.Series:
@@ -133,5 +148,5 @@ def monotony_high(
         "a common way to manage fatigue."
     )
     return [
-        Flag("monotony_high", "info", as_of, value, threshold, message, [FOSTER_1998])
+        Flag(MONOTONY_HIGH, "info", as_of, value, threshold, message, [FOSTER_1998])
     ]

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kneeload.analysis.daily import daily_series
+from kneeload.analysis.daily import daily_series, running_mask
+from kneeload.analysis.dates import local_days, window_mask
 from kneeload.analysis.evidence import Flag
 from kneeload.analysis.taper_flags import taper_flags
 from kneeload.config import Settings, TaperSettings
@@ -212,7 +213,7 @@ def taper_check(
     distance = MARATHON_M if race_distance_m is None else float(race_distance_m)
     start49, _ = week_bounds(race_date, -7)
     runs = _running_upto(activities, as_of)
-    first = runs["local_date"].min().date() if len(runs) else None
+    first = local_days(runs).min().date() if len(runs) else None
     history_days = (race_date - first).days if first is not None else 0
     daily = _daily(runs, settings, start49, race_date, first)
     base_rows = [_weekly(daily, race_date, k, as_of) for k in BASELINE_WEEKS]
@@ -244,9 +245,8 @@ def taper_check(
 
 
 def _running_upto(activities: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    day = pd.to_datetime(activities["local_date"])
-    keep = (day <= pd.Timestamp(as_of)) & activities["sport"].eq("running")
-    return activities[keep.to_numpy()]
+    keep = window_mask(activities, end=as_of) & running_mask(activities).to_numpy()
+    return activities[keep]
 
 
 def _daily(

@@ -14,6 +14,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kneeload.analysis.evidence import Evidence, Flag
+from kneeload.analysis.rule_ids import (
+    TAPER_FREQUENCY,
+    TAPER_INTENSITY,
+    TAPER_RELAXED,
+    TAPER_VOLUME,
+)
 from kneeload.config import TaperSettings
 from kneeload.units import distance_text, weekly_text
 
@@ -93,7 +99,7 @@ def _volume_flag(
     else:
         return []
     return [
-        Flag("taper_volume", "info", w1.end, w1.ratio, threshold, text,
+        Flag(TAPER_VOLUME, "info", w1.end, w1.ratio, threshold, text,
              list(TAPER_EVIDENCE))
     ]  # fmt: skip
 
@@ -115,7 +121,7 @@ def _relaxed_flags(
                 "were associated with faster finishes than relaxed ones."
             )
             out.append(
-                Flag("taper_relaxed", "info", cur.end, cur.km / prev.km,
+                Flag(TAPER_RELAXED, "info", cur.end, cur.km / prev.km,
                      cfg.relaxed_ratio, text, [SMYTH_LAWLOR_2021, BOSQUET_2007])
             )  # fmt: skip
     return out
@@ -133,12 +139,13 @@ def _frequency_flag(
         return []
     text = (
         f"You ran {per_week:.1f} times a week in the last taper weeks against a usual "
-        f"{base_runs:.1f}: frequency cut by more than 20%. Studies of tapering "
+        f"{base_runs:.1f}: frequency cut by more than "
+        f"{100 * (1 - cfg.frequency_ratio):.0f}%. Studies of tapering "
         "reduced volume mainly by shortening runs and kept most of the running "
         "frequency."
     )
     return [
-        Flag("taper_frequency", "info", done[-1].end, per_week / base_runs,
+        Flag(TAPER_FREQUENCY, "info", done[-1].end, per_week / base_runs,
              cfg.frequency_ratio, text, [MUJIKA_PADILLA_2003, BOSQUET_2007])
     ]  # fmt: skip
 
@@ -156,6 +163,6 @@ def _intensity_flag(by: dict[int, TaperWeek], base_hi: float | None) -> list[Fla
         "performance."
     )
     return [
-        Flag("taper_intensity", "info", by[-1].end, 0.0, 0.0, text,
+        Flag(TAPER_INTENSITY, "info", by[-1].end, 0.0, 0.0, text,
              [BOSQUET_2007, MUJIKA_PADILLA_2003])
     ]  # fmt: skip

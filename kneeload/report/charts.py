@@ -23,6 +23,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from kneeload.analysis.taper import taper_chart_frame
+from kneeload.config import Thresholds
 from kneeload.report.weekly import WeeklyReport
 from kneeload.units import km_per_unit
 
@@ -61,8 +62,12 @@ def plot_acwr(
     ratio_ax: Axes,
     units: str = "km",
     flag_days: tuple[date, ...] = (),
+    thresholds: Thresholds | None = None,
 ) -> list[Artist]:
-    """Acute (7-day) vs usual weekly load on ``ax``; uncoupled ACWR on ``ratio_ax``."""
+    """Acute (7-day) vs usual weekly load on ``ax``; uncoupled ACWR on ``ratio_ax``.
+
+    The shaded bands are the configured ACWR thresholds (RULES §3).
+    """
     f = km_per_unit(units)
     x = daily.index
     drawn: list[Artist] = [
@@ -86,21 +91,27 @@ def plot_acwr(
     peak = np.nanmax(daily[["acute_km", "usual_km"]].to_numpy(float), initial=1.0)
     ax.set_ylim(0, peak / f * 1.3)  # headroom for the legend
     ax.legend(loc="upper left", ncol=2)
-    drawn += _ratio_panel(ratio_ax, daily, flag_days)
+    drawn += _ratio_panel(ratio_ax, daily, flag_days, thresholds or Thresholds())
     ax.set_title("Is this week's load far from your usual?", loc="left")
     return drawn
 
 
-def _ratio_panel(ax: Axes, daily: pd.DataFrame, flag_days: tuple[date, ...]) -> list:
+def _ratio_panel(
+    ax: Axes, daily: pd.DataFrame, flag_days: tuple[date, ...], thr: Thresholds
+) -> list:
+    low, mid = thr.acwr_low.info_below, thr.acwr_high.info_above
+    high = thr.acwr_high.caution_above
     drawn: list[Artist] = [
-        ax.axhspan(0.8, 1.3, color=OKABE_ITO["green"], alpha=0.15, lw=0),
-        ax.axhspan(1.5, 3.0, color=OKABE_ITO["orange"], alpha=0.18, lw=0),
+        ax.axhspan(low, mid, color=OKABE_ITO["green"], alpha=0.15, lw=0),
+        ax.axhspan(high, max(3.0, high), color=OKABE_ITO["orange"], alpha=0.18, lw=0),
     ]
     box = {"facecolor": "white", "alpha": 0.7, "lw": 0, "pad": 1}
     kw = {"fontsize": 7.5, "color": "#333333", "va": "center", "bbox": box}
     x0 = daily.index[0]
-    drawn.append(ax.text(x0, 1.05, " 0.8-1.3 team-sport band", **kw))
-    drawn.append(ax.text(x0, 1.75, " >1.5 team-sport band", **kw))
+    drawn.append(
+        ax.text(x0, (low + mid) / 2, f" {low:g}-{mid:g} team-sport band", **kw)
+    )
+    drawn.append(ax.text(x0, high + 0.25, f" >{high:g} team-sport band", **kw))
     drawn += ax.plot(
         daily.index,
         daily["acwr"],
@@ -131,8 +142,13 @@ def _ratio_panel(ax: Axes, daily: pd.DataFrame, flag_days: tuple[date, ...]) -> 
     return drawn
 
 
-def plot_weekly_km(ax: Axes, weeks: pd.DataFrame, *, units: str = "km") -> list[Artist]:
+def plot_weekly_km(
+    ax: Axes, weeks: pd.DataFrame, *, units: str = "km",
+    thresholds: Thresholds | None = None,
+) -> list[Artist]:  # fmt: skip
     """Weekly running distance bars, ramp weeks highlighted, longest run as markers."""
+    thr = thresholds or Thresholds()
+    spike_pct = 100 * (thr.session_spike.caution_ratio - 1)
     f = km_per_unit(units)
     x = weeks.index + pd.Timedelta(days=3)  # bar centred on the week's Thursday
     ramp = weeks["ramp"].astype(bool).to_numpy()
@@ -150,7 +166,7 @@ def plot_weekly_km(ax: Axes, weeks: pd.DataFrame, *, units: str = "km") -> list[
         "D",
         color=OKABE_ITO["vermillion"],
         ms=8,
-        label="long-run spike (>10% over month's longest)",
+        label=f"long-run spike (>{spike_pct:.0f}% over month's longest)",
     )
     if ramp.any():
         drawn.append(
@@ -158,7 +174,7 @@ def plot_weekly_km(ax: Axes, weeks: pd.DataFrame, *, units: str = "km") -> list[
                 [x[ramp][0]],
                 [0],
                 color=OKABE_ITO["orange"],
-                label="ramp week (>20% over previous)",
+                label=f"ramp week (>{thr.weekly_ramp.info_pct:.0f}% over previous)",
             )
         )
     ax.set_ylabel(f"{units} per week")
@@ -387,13 +403,14 @@ def _charts(report: WeeklyReport) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     fig, (top, bottom) = new_figure(5.6, 2, sharex=True, height_ratios=[3, 2])
     flag_days = tuple(d for days in report.weeks["flag_days"] for d in days)
-    plot_acwr(top, report.daily, ratio_ax=bottom, units=units, flag_days=flag_days)
+    plot_acwr(top, report.daily, ratio_ax=bottom, units=units, flag_days=flag_days,
+              thresholds=report.thresholds)  # fmt: skip
     fig.supxlabel(
         _wrap(report.acwr_caveat), x=0.01, ha="left", fontsize=7.5, color="#333333"
     )
     out["acwr"] = figure_to_png(fig)
     fig, ax = new_figure(3.6)
-    plot_weekly_km(ax, report.weeks, units=units)
+    plot_weekly_km(ax, report.weeks, units=units, thresholds=report.thresholds)
     out["weekly_km"] = figure_to_png(fig)
     if len(report.gait):
         fig, ax = new_figure(3.8)

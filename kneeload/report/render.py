@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Mapping
 
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
+from kneeload.analysis.registry import rule
 from kneeload.analysis.taper import TaperResult, TaperWeek
 from kneeload.report.weekly import ALTERNATIVES_TEXT, METRONOME_TIP, WeeklyReport
 from kneeload.units import distance_text, km_per_unit
@@ -24,23 +25,6 @@ CHART_CAPTIONS = {
     "taper": "Taper: weekly distance against the expected range",
 }
 _SEVERITY_WORD = {"info": "Note", "caution": "Caution", "warning": "Warning"}
-#: Per rule id: plain name, how its value reads, how its threshold reads.
-RULE_NAMES: dict[str, tuple[str, str, str]] = {
-    "session_spike": ("Long-run spike", "{:.2f}x the month's longest run", "{:.2f}x"),
-    "weekly_ramp": ("Weekly ramp", "{:+.0f}% on the previous 7 days", "{:+.0f}%"),
-    "acwr_high": ("Load above usual (ACWR)", "ACWR {:.2f}", "{:.2f}"),
-    "acwr_low": ("Load below usual (ACWR)", "ACWR {:.2f}", "{:.2f}"),
-    # these rules measure different things by case; their messages give the numbers
-    "intensity_ramp": ("More fast running", "", ""),
-    "monotony_high": ("Very similar days", "", ""),
-    "cadence_low": ("Cadence lower than usual", "", ""),
-    "step_length_up": ("Longer steps than usual", "{:+.0f}%", "{:+.0f}%"),
-    "descent_ramp": ("More downhill", "{:.0f} m of descent", "{:.0f} m"),
-    "taper_volume": ("Race-week volume", "{:.2f}", "{:.2f}"),
-    "taper_relaxed": ("Relaxed taper", "{:.2f}", "{:.2f}"),
-    "taper_frequency": ("Fewer runs in the taper", "{:.2f}", "{:.2f}"),
-    "taper_intensity": ("No fast running in the taper", "{:.0f}", "{:.0f}"),
-}
 _VERDICT = {
     "on_track": "on track",
     "under_tapered": "under-tapered: less reduction than typical",
@@ -52,7 +36,6 @@ TAPER_WHY = (
     "keeping some intensity and most runs have been associated with the best race "
     "times (Bosquet 2007; Mujika & Padilla 2003; Smyth & Lawlor 2021)."
 )
-_PLAIN = ("", "{:.2f}", "{:.2f}")
 
 
 def _distance(metres: float, units: str) -> str:
@@ -90,7 +73,8 @@ def number_lines(report: WeeklyReport) -> list[tuple[str, str]]:
 
 def flag_heading(flag: Flag) -> str:
     """E.g. 'Caution: Long-run spike (session_spike), Sun 30 Aug'."""
-    name = RULE_NAMES.get(flag.rule, (flag.rule, "", ""))[0]
+    declared = rule(flag.rule)
+    name = declared.name if declared else flag.rule
     return (
         f"{_SEVERITY_WORD.get(flag.severity, flag.severity)}: {name} "
         f"({flag.rule}), {flag.date:%a %-d %b}"
@@ -99,7 +83,9 @@ def flag_heading(flag: Flag) -> str:
 
 def flag_numbers(flag: Flag) -> str:
     """The numbers behind a flag, e.g. "1.36x the month's longest run (limit 1.10x)"."""
-    _, value_fmt, limit_fmt = RULE_NAMES.get(flag.rule, _PLAIN)
+    declared = rule(flag.rule)
+    value_fmt = declared.value_format if declared else "{:.2f}"
+    limit_fmt = declared.threshold_format if declared else "{:.2f}"
     if not value_fmt:
         return ""
     parts = []
@@ -269,8 +255,8 @@ def _img(name: str, data: bytes, *, embed: bool) -> str:
 
 
 def flag_message(f: Flag) -> str:
-    """A flag's message without the ACWR caveat, which the report states once."""
-    return " ".join(f.message.replace(ACWR_TOOLTIP, " ").split())
+    """A flag's message and context lines, without the ACWR caveat (stated once)."""
+    return " ".join([*f.message.replace(ACWR_TOOLTIP, " ").split(), *f.context])
 
 
 def _flag_html(f: Flag, *, numbers: bool = True) -> str:

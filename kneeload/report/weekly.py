@@ -24,34 +24,35 @@ from kneeload.analysis.check import (
     cadence_advice,
     check,
     knee_pain_score,
-    without_race,
 )
 from kneeload.analysis.daily import daily_series, running_mask
+from kneeload.analysis.dates import in_window, last_days, local_days
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
-from kneeload.analysis.ramps import descent_ramp, session_spike, weekly_ramp
-from kneeload.analysis.rules import acwr_flags
+from kneeload.analysis.registry import (
+    DESCENT_RAMP,
+    SESSION_SPIKE,
+    WEEKLY_RAMP,
+    RuleContext,
+    assemble,
+    is_increase,
+)
 from kneeload.analysis.taper import (
     TaperResult,
     parse_race_distance,
     taper_check,
     taper_report_due,
 )
-from kneeload.config import Settings
+from kneeload.config import Settings, Thresholds
 from kneeload.notes import (
     KneeAdvice,
     KneePainNote,
     knee_taper_advice,
     latest_knee_pain,
 )
+from kneeload.units import weekly_text
 
 CHART_WEEKS = 16
 #: RULES §8: lower-impact options, offered when load should come down.
-ALTERNATIVES: tuple[str, ...] = (
-    "swimming",
-    "deep-water running",
-    "elliptical trainer",
-    "cycling",
-)
 ALTERNATIVES_TEXT = (
     "If you need to run less for a while, lower-impact options keep your fitness "
     "going: swimming, deep-water running, the elliptical trainer or cycling — "
@@ -66,14 +67,6 @@ METRONOME_TIP = (
     "Tip: most watches and free metronome apps can beep at a set rate; run a few "
     "minutes of each easy run to the beat, then without it."
 )
-_LOAD_RULES = frozenset({"session_spike", "weekly_ramp", "acwr_high", "descent_ramp"})
-_STATUS_TEXT = {
-    "insufficient_history": "not shown yet: it needs 28 days of history",
-    "low_chronic": "not shown: your usual load is under 10 km a week, too small "
-    "for a ratio",
-    "after_break": "not shown: within 4 weeks after a break of 2 weeks or more",
-    "taper": "not shown: you are inside your race taper window",
-}
 
 
 @dataclass(frozen=True)
@@ -112,6 +105,8 @@ class WeeklyReport:
     knee_advice: KneeAdvice | None = None
     acwr_caveat: str = ACWR_TOOLTIP
     footer: str = FOOTER
+    #: the thresholds in force, so charts and words follow the config
+    thresholds: Thresholds = field(default_factory=Thresholds, repr=False)
 
     @property
     def flag_count(self) -> int:
@@ -156,7 +151,9 @@ def build_weekly_report(
         units=settings.athlete.units,
         numbers=week_numbers(activities, week_ending),
         load=result.load,
-        acwr_status_text=acwr_status_text(result.load["acwr"]["uncoupled"], status),
+        acwr_status_text=acwr_status_text(
+            result.load["acwr"]["uncoupled"], status, settings=settings
+        ),
         flags=list(result.flags),
         cadence=cadence,
         show_alternatives=needs_alternatives(result.flags),
@@ -168,6 +165,7 @@ def build_weekly_report(
         gait_model=model,
         taper=taper,
         knee_advice=advice,
+        thresholds=settings.thresholds,
     )
 
 
@@ -204,10 +202,7 @@ def taper_part(
 
 
 def _in_week(activities: pd.DataFrame, week_ending: date) -> pd.DataFrame:
-    day = pd.to_datetime(activities["local_date"]).dt.normalize()
-    end = pd.Timestamp(week_ending)
-    keep = (day > end - pd.Timedelta(days=7)) & (day <= end)
-    return activities[keep.to_numpy()]
+    return last_days(activities, week_ending, 7)
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -234,15 +229,41 @@ def week_numbers(activities: pd.DataFrame, week_ending: date) -> WeekNumbers:
     )
 
 
-def acwr_status_text(ratio: float | None, status: str) -> str:
+def _status_text(status: str, settings: Settings) -> str:
+    """Why the ratio is not shown, in the configured numbers (RULES §3)."""
+    cfg, units = settings.thresholds.acwr, settings.athlete.units
+    texts = {
+        "insufficient_history": "not shown yet: it needs "
+        f"{cfg.min_history_days} days of history",
+        "low_chronic": "not shown: your usual load is under "
+        f"{weekly_text(cfg.low_chronic_km_per_week, units).replace('/week', '')} "
+        "a week, too small for a ratio",
+        "after_break": f"not shown: within {_days_text(cfg.after_break_days)} after "
+        f"a break of {_days_text(cfg.break_days)} or more",
+        "taper": "not shown: you are inside your race taper window",
+    }
+    return texts.get(status, f"not shown ({status})")
+
+
+def _days_text(days: int) -> str:
+    """E.g. '4 weeks' for 28, '10 days' for 10."""
+    return f"{days // 7} weeks" if days % 7 == 0 and days >= 14 else f"{days} days"
+
+
+def acwr_status_text(
+    ratio: float | None, status: str, *, settings: Settings | None = None
+) -> str:
     """Plain words for the uncoupled ACWR and its gating status (RULES §3 bands)."""
+    settings = settings or Settings()
     if status != "ok" or ratio is None:
-        return _STATUS_TEXT.get(status, f"not shown ({status})")
-    if ratio < 0.8:
+        return _status_text(status, settings)
+    low = settings.thresholds.acwr_low.info_below
+    high = settings.thresholds.acwr_high
+    if ratio < low:
         where = "below your usual load"
-    elif ratio <= 1.3:
+    elif ratio <= high.info_above:
         where = "within your usual range"
-    elif ratio <= 1.5:
+    elif ratio <= high.caution_above:
         where = "above your usual load"
     else:
         where = "well above your usual load"
@@ -251,7 +272,7 @@ def acwr_status_text(ratio: float | None, status: str) -> str:
 
 def needs_alternatives(flags: Iterable[Flag]) -> bool:
     """True when load should come down: a CAUTION/WARNING or a load-increase flag."""
-    return any(f.severity != "info" or f.rule in _LOAD_RULES for f in flags)
+    return any(f.severity != "info" or is_increase(f) for f in flags)
 
 
 def _problem_rows(
@@ -266,7 +287,7 @@ def _problem_rows(
 def _chart_start(activities: pd.DataFrame, week_ending: date) -> pd.Timestamp:
     """First charted day: 16 weeks back, or the Monday of the first activity."""
     start = pd.Timestamp(week_ending) - pd.Timedelta(days=7 * CHART_WEEKS - 1)
-    days = pd.to_datetime(activities["local_date"])
+    days = local_days(activities)
     first = days[days <= pd.Timestamp(week_ending)].min()
     if pd.isna(first) or first <= start:
         return start
@@ -283,11 +304,7 @@ def chart_daily(
     """
     start = _chart_start(activities, week_ending)
     index = pd.date_range(start, week_ending, freq="D", name="date")
-    acts = activities[
-        (
-            pd.to_datetime(activities["local_date"]) <= pd.Timestamp(week_ending)
-        ).to_numpy()
-    ]
+    acts = in_window(activities, end=week_ending)
     if acts.empty:
         empty = {"run_km": 0.0, "acute_km": 0.0, "usual_km": np.nan, "acwr": np.nan}
         return pd.DataFrame(empty, index=index)
@@ -318,11 +335,7 @@ def weekly_table(
     change the load charts), on one daily series for all weeks.
     """
     first = _chart_start(activities, week_ending).date()
-    acts = activities[
-        (
-            pd.to_datetime(activities["local_date"]) <= pd.Timestamp(week_ending)
-        ).to_numpy()
-    ]
+    acts = in_window(activities, end=week_ending)
     rows = []
     daily = (
         daily_series(acts, settings=settings, end=week_ending) if len(acts) else None
@@ -338,31 +351,17 @@ def weekly_table(
 def _load_flags(
     daily: pd.DataFrame, runs: pd.DataFrame, settings: Settings, end: date
 ) -> list[Flag]:
-    """Load flags (spike, ramp, ACWR, descent) of the week ending ``end``."""
-    upto = daily.loc[: pd.Timestamp(end)]
-    week_runs = runs[
-        (pd.to_datetime(runs["local_date"]) <= pd.Timestamp(end)).to_numpy()
-    ]
-    if upto.empty:
+    """The registry's ``load`` rules for the week ending ``end`` (as ``check``)."""
+    if daily.loc[: pd.Timestamp(end)].empty:
         return []
-    start = upto.index[0].date()
-    frame = acwr_frame(upto["run_km"], settings=settings)
-    last = frame.iloc[-1]
-    ratio = float(last["uncoupled"]) if last["acwr_status"] == "ok" else None
-    flags = (
-        session_spike(week_runs, settings=settings, as_of=end, history_start=start)
-        + weekly_ramp(upto, settings=settings, as_of=end)
-        + acwr_flags(ratio, str(last["acwr_status"]), settings=settings, as_of=end)
-        + descent_ramp(
-            upto, week_runs, settings=settings, as_of=end, history_start=start
-        )
-    )
-    return without_race(flags, settings, end)[0]
+    week_runs = in_window(runs, end=end)
+    ctx = RuleContext(daily, week_runs, settings=settings, as_of=end)
+    return assemble(ctx, where=lambda rule: rule.load)[0]
 
 
 def _week_row(end: date, nums: WeekNumbers, flags: list[Flag]) -> dict[str, Any]:
     rules = {f.rule for f in flags}
-    ramp = [f.severity for f in flags if f.rule == "weekly_ramp"]
+    ramp = [f.severity for f in flags if f.rule == WEEKLY_RAMP]
     return {
         "week_start": pd.Timestamp(end - timedelta(days=6)),
         "km": nums.distance_m / 1000.0,
@@ -370,8 +369,8 @@ def _week_row(end: date, nums: WeekNumbers, flags: list[Flag]) -> dict[str, Any]
         "descent_m": nums.descent_m,
         "runs": nums.runs,
         "ramp": ramp[0] if ramp else "",
-        "spike": "session_spike" in rules,
-        "descent_flag": "descent_ramp" in rules,
+        "spike": SESSION_SPIKE in rules,
+        "descent_flag": DESCENT_RAMP in rules,
         "flag_days": tuple(sorted({f.date for f in flags})),
     }
 
@@ -382,9 +381,8 @@ def gait_points(
     """Per-run steady-state speed and cadence of recent runs, and the own-speed fit."""
     cfg = settings.thresholds.cadence_low
     runs = activities[running_mask(activities).to_numpy()]
-    day = pd.to_datetime(runs["local_date"])
     end = pd.Timestamp(week_ending)
-    recent = runs[((day > end - pd.Timedelta(weeks=cfg.model_weeks)) & (day <= end))]
+    recent = last_days(runs, week_ending, 7 * cfg.model_weeks)
     recent = recent.sort_values("start_utc", kind="stable")
     if recent.empty:
         return pd.DataFrame(columns=["speed_mps", "spm", "day", "this_week"]), None
