@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from kneeload.config import resolve_home
-from kneeload.schema import Activity
+from kneeload.schema import activity_columns
 from kneeload.store import Store, decode_hr_hist
 
 
@@ -51,38 +51,51 @@ def open_history(home: str | Path | None = None) -> History:
     return History(Store.in_home(resolve_home(home)))
 
 
-_FLOAT_COLUMNS = (
-    "utc_offset_s",
-    "elapsed_s",
-    "moving_s",
-    "distance_m",
-    "ascent_m",
-    "descent_m",
-    "avg_hr",
-    "max_hr",
-    "cadence_spm",
-    "step_length_m",
-    "downhill_s",
+_ROW = activity_columns()
+#: Numeric columns of the frame (typed float, NaN where missing).
+_FLOAT_COLUMNS = tuple(
+    c.name for c in _ROW if c.sql.startswith("REAL") and c.json != "utc"
 )
-#: Numeric fields of ``activities --json`` (INTERFACE.md), in order.
-JSON_NUMBERS = (
-    "elapsed_s",
-    "moving_s",
-    "distance_m",
-    "ascent_m",
-    "descent_m",
-    "avg_hr",
-    "max_hr",
-    "trimp",
-    "cadence_spm",
-    "step_length_m",
+#: Columns History adds to the stored row, with their JSON kind, placed after the
+#: declared field named first (None: at the end).
+_DERIVED_JSON: tuple[tuple[str, str, str | None], ...] = (
+    ("trimp", "number", "max_hr"),  # from the settings (analysis.load.add_trimp)
+    ("srpe", "number", "rpe"),  # session RPE load, Foster 2001 (RULES §14)
+    ("confirmed", "bool", "suspect"),  # the runner confirmed a suspect one
+    ("excluded", "bool", None),
+    ("partial", "bool", None),
+    ("partial_reason", "text", None),
 )
+
+
+def _json_fields() -> tuple[tuple[str, str], ...]:
+    after: dict[str | None, list[tuple[str, str]]] = {}
+    for name, kind, anchor in _DERIVED_JSON:
+        after.setdefault(anchor, []).append((name, kind))
+    out: list[tuple[str, str]] = []
+    for c in _ROW:
+        if c.json is not None:
+            out.append((c.name, c.json))
+            out.extend(after.get(c.name, []))
+    return (*out, *after.get(None, []))
+
+
+#: The ``activities --json`` fields (INTERFACE.md) and their kinds, in order.
+JSON_FIELDS: tuple[tuple[str, str], ...] = _json_fields()
+#: Numeric fields of ``activities --json``, in order.
+JSON_NUMBERS = tuple(name for name, kind in JSON_FIELDS if kind == "number")
 
 
 def activities_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    """Build the activities DataFrame from store rows (typed, one row each)."""
-    columns = [c for c in Activity.__dataclass_fields__ if c != "steady_segments"]
-    frame = pd.DataFrame(rows, columns=[*columns, "file_key", "steady_json"])
+    """Build the activities DataFrame from store rows (typed, one row each).
+
+    Beside the declared activity row it has ``file_key``, ``confirmed`` and
+    ``excluded`` (the runner's word), ``srpe`` (RPE * moving minutes, RULES §14)
+    and ``in_load``: not excluded, and not suspect unless confirmed (RULES §1.5).
+    """
+    stored = [c.name for c in _ROW if c.name != "steady_segments"]
+    extra = ["file_key", "steady_json", "confirmed", "excluded"]
+    frame = pd.DataFrame(rows, columns=[*stored, *extra])
     frame["start_utc"] = pd.to_datetime(
         frame["start_utc"].astype(float), unit="s", utc=True
     )
@@ -91,8 +104,17 @@ def activities_frame(rows: list[dict[str, object]]) -> pd.DataFrame:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     frame["partial_reason"] = frame["partial"]
     frame["partial"] = frame["partial"].notna()
-    frame["hr_hist"] = [decode_hr_hist(b) for b in frame["hr_hist"]]
+    frame["hr_hist"] = pd.Series(
+        [decode_hr_hist(b) for b in frame["hr_hist"]], index=frame.index, dtype=object
+    )
     frame["steady_segments"] = [json.loads(s or "[]") for s in frame["steady_json"]]
+    frame["sport_source"] = frame["sport_source"].fillna("file")
+    frame["confirmed"] = frame["confirmed"].fillna(False).astype(bool)
+    frame["excluded"] = frame["excluded"].fillna(False).astype(bool)
+    frame["srpe"] = frame["rpe"] * frame["moving_s"] / 60.0
+    frame["in_load"] = ~frame["excluded"] & (
+        frame["suspect"].isna() | frame["confirmed"]
+    )
     return frame.drop(columns="steady_json")
 
 
@@ -100,31 +122,22 @@ def activity_records(frame: pd.DataFrame) -> list[dict[str, object]]:
     """Rows of the activities frame as JSON-ready dicts (INTERFACE.md fields)."""
     out: list[dict[str, object]] = []
     for rec in frame.to_dict("records"):
-        item: dict[str, object] = {
-            "id": rec["id"],
-            "source": rec["source"],
-            "format": rec["format"],
-            "sport": rec["sport"],
-            "sub_sport": _text(rec["sub_sport"]),
-            "start_utc": rec["start_utc"].strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "local_date": rec["local_date"].strftime("%Y-%m-%d"),
-        }
-        item.update({k: _num(rec.get(k)) for k in JSON_NUMBERS})
-        item.update(
-            {
-                k: _text(rec.get(k))
-                for k in (
-                    "cadence_source",
-                    "device",
-                    "partial_reason",
-                    "distance_source",
-                    "tz_source",
-                )
-            }
+        out.append(
+            {name: _json_value(kind, rec.get(name)) for name, kind in JSON_FIELDS}
         )
-        item["partial"] = bool(rec["partial"])
-        out.append(item)
     return out
+
+
+def _json_value(kind: str, value: object) -> object:
+    if kind == "number":
+        return _num(value)
+    if kind == "bool":
+        return bool(value) if value is not None and value is not pd.NA else False
+    if kind == "utc":
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")  # type: ignore[attr-defined]
+    if kind == "date":
+        return value.strftime("%Y-%m-%d")  # type: ignore[attr-defined]
+    return _text(value)
 
 
 def _text(value: object) -> str | None:
@@ -133,7 +146,7 @@ def _text(value: object) -> str | None:
 
 
 def _num(value: object) -> float | None:
-    if value is None:
+    if value is None or value is pd.NA:
         return None
     f = float(value)  # type: ignore[arg-type]
     return round(f, 3) if np.isfinite(f) else None

@@ -11,7 +11,7 @@ epoch seconds (float64) inside the library; JSON shows ISO 8601 with ``Z``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -80,50 +80,143 @@ class RawActivity:
     index: int = 0  # position of this activity inside its file
     relative_time: bool = False  # FIT timestamps relative to power-on: no calendar date
     notes: list[str] = field(default_factory=list)
-    name: str | None = None  # the activity's title (file or export metadata)
-    gear: str | None = None  # shoes (or bike) named by the export
+    name: str | None = None  # the activity's own title (file or export)
+    gear: str | None = None  # shoe name from the export, if any
     rpe: float | None = None  # perceived exertion, CR-10 (1-10), from the export
-    export_sport: str | None = None  # one of SPORTS, from the export's metadata
+    export_sport: str | None = None  # one of SPORTS, from the export's own metadata
+
+
+def _col(
+    sql: str, json: str | None = None, *, column: str | None = None
+) -> dict[str, str | None]:
+    """Field metadata: the store column type and the ``activities --json`` kind.
+
+    ``json`` is ``"text"``, ``"number"``, ``"utc"`` (ISO 8601 Z), ``"date"``
+    (YYYY-MM-DD) or None when the field is not part of the JSON row; ``column``
+    names the store column when it differs from the field (encoded values).
+    """
+    return {"sql": sql, "json": json, "column": column}
 
 
 @dataclass
 class Activity:
-    """One canonical activity: the row shown by ``kneeload activities``."""
+    """One canonical activity: the row shown by ``kneeload activities``.
 
-    source: str
-    format: str
-    sport: str
-    sub_sport: str | None
-    start_utc: float
-    local_date: str  # YYYY-MM-DD in the runner's local calendar
-    utc_offset_s: float | None
-    tz_source: str  # "file" | "position" | "config"
-    elapsed_s: float
-    moving_s: float
-    distance_m: float | None
-    distance_source: str  # "summary" | "records" | "haversine" | "none"
-    ascent_m: float | None
-    descent_m: float | None
-    avg_hr: float | None
-    max_hr: float | None
-    cadence_spm: float | None
-    cadence_source: str | None
-    step_length_m: float | None
-    device: str | None
-    partial: str | None
-    n_samples: int
-    richness: int  # how many data channels the source carries; dedupe keeps the richest
+    This is the one declaration of the activity row: the store's ``activities``
+    columns and SQL types (``activity_columns``), the History frame's typed columns
+    and the ``activities --json`` fields all come from the field metadata here.
+    """
+
+    source: str = field(metadata=_col("TEXT NOT NULL", "text"))
+    format: str = field(metadata=_col("TEXT NOT NULL", "text"))
+    sport: str = field(metadata=_col("TEXT NOT NULL", "text"))
+    sub_sport: str | None = field(metadata=_col("TEXT", "text"))
+    start_utc: float = field(metadata=_col("REAL NOT NULL", "utc"))
+    #: YYYY-MM-DD in the runner's local calendar
+    local_date: str = field(metadata=_col("TEXT NOT NULL", "date"))
+    utc_offset_s: float | None = field(metadata=_col("REAL"))
+    #: "file" | "position" | "config"
+    tz_source: str = field(metadata=_col("TEXT", "text"))
+    elapsed_s: float = field(metadata=_col("REAL", "number"))
+    moving_s: float = field(metadata=_col("REAL", "number"))
+    distance_m: float | None = field(metadata=_col("REAL", "number"))
+    #: "summary" | "records" | "haversine" | "none"
+    distance_source: str = field(metadata=_col("TEXT", "text"))
+    ascent_m: float | None = field(metadata=_col("REAL", "number"))
+    descent_m: float | None = field(metadata=_col("REAL", "number"))
+    avg_hr: float | None = field(metadata=_col("REAL", "number"))
+    max_hr: float | None = field(metadata=_col("REAL", "number"))
+    cadence_spm: float | None = field(metadata=_col("REAL", "number"))
+    cadence_source: str | None = field(metadata=_col("TEXT", "text"))
+    step_length_m: float | None = field(metadata=_col("REAL", "number"))
+    device: str | None = field(metadata=_col("TEXT", "text"))
+    #: why only part of the file could be read (JSON: ``partial`` bool + reason)
+    partial: str | None = field(metadata=_col("TEXT"))
+    n_samples: int = field(metadata=_col("INTEGER"))
+    #: how many data channels the source carries; dedupe keeps the richest
+    richness: int = field(metadata=_col("INTEGER"))
     #: seconds spent at each whole bpm 0..255 (time-weighted, gaps capped at 10 s);
     #: TRIMP and high-intensity minutes for any HR max/rest/sex come from this
     #: without re-reading files.
-    hr_hist: np.ndarray | None = None
+    hr_hist: np.ndarray | None = field(default=None, metadata=_col("BLOB"))
     #: steady segments (RULES §6.2): dicts with start_s, duration_s, speed_mps,
-    #: cadence_spm, grade; used by the cadence and step-length rules.
-    steady_segments: list[dict[str, float]] = field(default_factory=list)
-    downhill_s: float = 0.0  # moving seconds at grade < -5 %
-    #: where ``sport`` comes from: "file", "export", "inferred: <evidence>", "runner"
-    sport_source: str = "file"
-    id: str = ""  # stable content id, filled by the store
+    #: cadence_spm, grade; used by the cadence and step-length rules (stored as
+    #: JSON text).
+    steady_segments: list[dict[str, float]] = field(
+        default_factory=list, metadata=_col("TEXT", column="steady_json")
+    )
+    #: moving seconds at grade < -5 %
+    downhill_s: float = field(default=0.0, metadata=_col("REAL"))
+    #: highest 30-s rolling median of HR (RULES §1.5), the HR-max evidence
+    hr_peak30: float | None = field(default=None, metadata=_col("REAL"))
+    #: the activity's title, from the file or the export
+    name: str | None = field(default=None, metadata=_col("TEXT", "text"))
+    #: shoe name from the export, or None
+    gear: str | None = field(default=None, metadata=_col("TEXT", "text"))
+    #: session RPE, CR-10 (1-10), from the export
+    rpe: float | None = field(default=None, metadata=_col("REAL", "number"))
+    #: "file" | "export" | "inferred: <evidence>" | "runner" (RULES §1.4)
+    sport_source: str = field(
+        default="file", metadata=_col("TEXT NOT NULL DEFAULT 'file'", "text")
+    )
+    #: why the activity cannot be what it claims (RULES §1.5), else None
+    suspect: str | None = field(default=None, metadata=_col("TEXT", "text"))
+    #: stable content id, filled by the store
+    id: str = field(default="", metadata=_col("TEXT PRIMARY KEY", "text"))
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of the activity row: its name, store column, SQL type, JSON kind."""
+
+    name: str
+    column: str
+    sql: str
+    json: str | None
+
+
+def activity_columns() -> tuple[Column, ...]:
+    """The activity row's columns in declaration order (id first)."""
+    cols = [
+        Column(
+            f.name,
+            f.metadata["column"] or f.name,
+            str(f.metadata["sql"]),
+            f.metadata["json"],
+        )
+        for f in fields(Activity)
+    ]
+    return tuple(sorted(cols, key=lambda c: c.name != "id"))
+
+
+#: Activity level plausibility limits (RULES §1.5).
+MAX_RUN_SPEED_MPS = 7.0
+MAX_RUN_DISTANCE_M = 300_000.0
+MAX_RUN_ELAPSED_S = 30 * 3600.0
+FUTURE_SLACK_S = 86_400.0
+
+
+def activity_suspect(act: Activity, *, now_utc: float) -> str | None:
+    """Why ``act`` cannot be what it claims (RULES §1.5 activity level), or None."""
+    reasons = []
+    if not act.elapsed_s or act.elapsed_s <= 0:
+        reasons.append("zero or negative elapsed time")
+    if act.distance_m is not None and act.distance_m <= 0:
+        reasons.append("zero or negative distance")
+    if act.start_utc > now_utc + FUTURE_SLACK_S:
+        reasons.append(f"starts in the future ({iso_utc(act.start_utc)})")
+    if act.sport == "running":
+        dist = act.distance_m or 0.0
+        moving = act.moving_s or act.elapsed_s or 0.0
+        if dist > MAX_RUN_DISTANCE_M:
+            reasons.append(f"a run of {dist / 1000:.0f} km (limit 300 km)")
+        if act.elapsed_s and act.elapsed_s > MAX_RUN_ELAPSED_S:
+            reasons.append(f"a run of {act.elapsed_s / 3600:.1f} h (limit 30 h)")
+        if moving > 0 and dist / moving > MAX_RUN_SPEED_MPS:
+            reasons.append(
+                f"average running speed {dist / moving:.1f} m/s (limit 7 m/s)"
+            )
+    return "; ".join(reasons) or None
 
 
 def iso_utc(epoch_s: float | None) -> str | None:
@@ -133,9 +226,3 @@ def iso_utc(epoch_s: float | None) -> str | None:
     ts = np.datetime64(round(epoch_s * 1000), "ms")
     text = np.datetime_as_string(ts, unit="s")
     return f"{text}Z"
-
-
-def _round(value: float | None, ndigits: int) -> float | None:
-    if value is None or not np.isfinite(value):
-        return None
-    return round(float(value), ndigits)

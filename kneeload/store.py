@@ -12,11 +12,12 @@ changing HR max, HR rest or sex never requires re-reading files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,15 @@ from typing import Any
 import numpy as np
 
 from kneeload.errors import StoreError
-from kneeload.schema import STORED_SAMPLE_FIELDS, Activity, Samples
+from kneeload.schema import (
+    SPORTS,
+    STORED_SAMPLE_FIELDS,
+    Activity,
+    Samples,
+    activity_columns,
+)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "kneeload.db"
 
 #: Two activities are one when their starts are this close ...
@@ -34,7 +41,14 @@ DEDUPE_START_S = 120.0
 #: ... and their time spans overlap by at least this share of the longer one.
 DEDUPE_OVERLAP = 0.90
 
-_SCHEMA = """
+#: The activity row (declared once, in ``schema.Activity``) plus the store's own
+#: bookkeeping columns: which file brought it, and which kept copy it duplicates.
+_ROW = activity_columns()
+_STORE_ONLY = (("file_key", "TEXT NOT NULL"), ("duplicate_of", "TEXT"))
+_ACTIVITY_COLUMNS = [c.column for c in _ROW] + [name for name, _ in _STORE_ONLY]
+_ACTIVITY_SQL = dict([(c.column, c.sql) for c in _ROW] + list(_STORE_ONLY))
+
+_FILES_TABLE = """
 CREATE TABLE IF NOT EXISTS files (
     key TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -43,82 +57,45 @@ CREATE TABLE IF NOT EXISTS files (
     status TEXT NOT NULL,
     reason TEXT,
     checked_utc REAL
-);
-CREATE TABLE IF NOT EXISTS activities (
-    id TEXT PRIMARY KEY,
-    file_key TEXT NOT NULL,
-    source TEXT NOT NULL,
-    format TEXT NOT NULL,
-    sport TEXT NOT NULL,
-    sub_sport TEXT,
-    start_utc REAL NOT NULL,
-    local_date TEXT NOT NULL,
-    utc_offset_s REAL,
-    tz_source TEXT,
-    elapsed_s REAL,
-    moving_s REAL,
-    distance_m REAL,
-    distance_source TEXT,
-    ascent_m REAL,
-    descent_m REAL,
-    avg_hr REAL,
-    max_hr REAL,
-    cadence_spm REAL,
-    cadence_source TEXT,
-    step_length_m REAL,
-    device TEXT,
-    partial TEXT,
-    n_samples INTEGER,
-    richness INTEGER,
-    downhill_s REAL,
-    hr_hist BLOB,
-    steady_json TEXT,
-    duplicate_of TEXT
-);
-CREATE INDEX IF NOT EXISTS activities_start ON activities (start_utc);
-CREATE INDEX IF NOT EXISTS activities_file ON activities (file_key);
-CREATE TABLE IF NOT EXISTS samples (
+)"""
+_ACTIVITIES_TABLE = "CREATE TABLE IF NOT EXISTS activities ({})".format(
+    ", ".join(f"{name} {sql}" for name, sql in _ACTIVITY_SQL.items())
+)
+#: Tables new in schema 3: the runner's corrections (RULES §1.6) and the export
+#: metadata, kept apart so a newer export updates them without re-reading files.
+_SCHEMA_3_TABLES = (
+    """CREATE TABLE IF NOT EXISTS corrections (
     activity_id TEXT PRIMARY KEY,
-    data BLOB NOT NULL
-);
-"""
+    sport TEXT,
+    ok INTEGER NOT NULL DEFAULT 0,
+    excluded INTEGER NOT NULL DEFAULT 0,
+    updated_utc REAL
+)""",
+    """CREATE TABLE IF NOT EXISTS export_meta (
+    key TEXT PRIMARY KEY,
+    name TEXT,
+    gear TEXT,
+    rpe REAL,
+    sport TEXT,
+    updated_utc REAL
+)""",
+)
+_SCHEMA = (
+    _FILES_TABLE,
+    _ACTIVITIES_TABLE,
+    "CREATE INDEX IF NOT EXISTS activities_start ON activities (start_utc)",
+    "CREATE INDEX IF NOT EXISTS activities_file ON activities (file_key)",
+    "CREATE TABLE IF NOT EXISTS samples (activity_id TEXT PRIMARY KEY, "
+    "data BLOB NOT NULL)",
+    *_SCHEMA_3_TABLES,
+)
 
-#: Steps from schema N to N + 1, for stores written by earlier releases.
-_MIGRATIONS = {
-    1: "ALTER TABLE files ADD COLUMN checked_utc REAL;",
+#: Steps from schema N to N + 1, for stores written by earlier releases. The step
+#: to 3 adds every activity column the declaration has and the table lacks.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: ("ALTER TABLE files ADD COLUMN checked_utc REAL",),
+    2: _SCHEMA_3_TABLES,
 }
-
-_ACTIVITY_COLUMNS = [
-    "id",
-    "file_key",
-    "source",
-    "format",
-    "sport",
-    "sub_sport",
-    "start_utc",
-    "local_date",
-    "utc_offset_s",
-    "tz_source",
-    "elapsed_s",
-    "moving_s",
-    "distance_m",
-    "distance_source",
-    "ascent_m",
-    "descent_m",
-    "avg_hr",
-    "max_hr",
-    "cadence_spm",
-    "cadence_source",
-    "step_length_m",
-    "device",
-    "partial",
-    "n_samples",
-    "richness",
-    "downhill_s",
-    "hr_hist",
-    "steady_json",
-    "duplicate_of",
-]
 
 
 @dataclass
@@ -150,6 +127,26 @@ class FileResult:
     status: str  # ingested | unchanged | skipped | error
     reason: str | None = None
     activities: list[ParsedActivity] = field(default_factory=list)
+
+
+@dataclass
+class ForgetOutcome:
+    """What ``Store.forget`` removed, and the paths the store never read."""
+
+    files: int = 0
+    activities: int = 0
+    unknown: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExportMeta:
+    """An export's own metadata for one file key (``outer.zip!member`` or path)."""
+
+    key: str
+    name: str | None = None
+    gear: str | None = None
+    rpe: float | None = None  # CR-10, 1-10
+    sport: str | None = None  # one of SPORTS
 
 
 @dataclass
@@ -196,15 +193,32 @@ class Store:
                 f"{self.path}: written by a newer kneeload (schema {version}); "
                 "upgrade kneeload or use another --home"
             )
+        if version == SCHEMA_VERSION:
+            return
         if version == 0:
-            script = _SCHEMA
+            steps: list[str] = list(_SCHEMA)
         else:
-            script = "".join(_MIGRATIONS[v] for v in range(version, SCHEMA_VERSION))
-        if version < SCHEMA_VERSION:
-            self._db.executescript(
-                f"BEGIN IMMEDIATE;{script}"
-                f"PRAGMA user_version = {SCHEMA_VERSION};COMMIT;"
-            )
+            steps = [
+                sql for v in range(version, SCHEMA_VERSION) for sql in _MIGRATIONS[v]
+            ]
+            steps += _SCHEMA  # every CREATE is IF NOT EXISTS: fills any gap
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql in steps:
+                self._db.execute(sql)
+            self._add_missing_columns()
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            _rollback(self._db)
+            raise
+
+    def _add_missing_columns(self) -> None:
+        """Add the declared activity columns an older store lacks (in place)."""
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(activities)")}
+        for name, sql in _ACTIVITY_SQL.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE activities ADD COLUMN {name} {sql}")
 
     def file_index(self) -> dict[str, FileRecord]:
         """Every file the store has seen, keyed by path (or archive!member)."""
@@ -215,22 +229,37 @@ class Store:
         """Write several files' results in one transaction (all or nothing)."""
         outcome = BatchOutcome()
         cur = self._db.cursor()
-        cur.execute("BEGIN IMMEDIATE")
+        self._begin(cur)
         try:
             for result in results:
                 self._write_one(cur, result, outcome)
             cur.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(self._db)
+            raise self._write_error(exc) from exc
         except BaseException:
-            cur.execute("ROLLBACK")
+            _rollback(self._db)
             raise
         return outcome
 
-    def touch_file(self, key: str, size: int, mtime_ns: int) -> None:
-        """Record a new size/mtime for a file whose content did not change."""
-        self._db.execute(
-            "UPDATE files SET size = ?, mtime_ns = ? WHERE key = ?",
-            (size, mtime_ns, key),
-        )
+    def _begin(self, cur: sqlite3.Cursor) -> None:
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: sqlite3.Error) -> StoreError:
+        """A write that failed: say why in one line; nothing was changed."""
+        text = str(exc)
+        if "full" in text:
+            why = "the disk is full; free some space and run again"
+        elif "readonly" in text or "read-only" in text:
+            why = "the store is read-only; use a writable --home to change it"
+        elif "malformed" in text or "not a database" in text:
+            why = f"the store is damaged ({text}); run: kneeload doctor"
+        else:
+            why = text
+        return StoreError(f"{self.path}: cannot write: {why} (nothing was changed)")
 
     def _write_one(
         self, cur: sqlite3.Cursor, result: FileResult, outcome: BatchOutcome
@@ -279,10 +308,7 @@ class Store:
                 )
             else:
                 duplicate_of = twin_id
-        cur.execute(
-            f"INSERT INTO activities VALUES ({','.join('?' * len(_ACTIVITY_COLUMNS))})",
-            _activity_row(act, file_key, duplicate_of),
-        )
+        cur.execute(_INSERT_ACTIVITY, _activity_row(act, file_key, duplicate_of))
         cur.execute(
             "INSERT OR REPLACE INTO samples VALUES (?, ?)",
             (act.id, parsed.samples_blob),
@@ -292,15 +318,127 @@ class Store:
     def activity_rows(
         self, *, include_duplicates: bool = False
     ) -> list[dict[str, Any]]:
-        """All stored activities as dicts (kept ones only, unless asked)."""
-        sql = f"SELECT {','.join(_ACTIVITY_COLUMNS)} FROM activities"
+        """All stored activities as dicts (kept ones only, unless asked).
+
+        Each row is the effective one: export metadata (name, gear, RPE, sport)
+        over the file's, the runner's corrections over both (RULES §1.4, §1.6);
+        ``confirmed`` and ``excluded`` are the runner's word on the activity.
+        """
+        cols = ", ".join(f"a.{c}" for c in _ACTIVITY_COLUMNS)
+        sql = (
+            f"SELECT {cols}, m.name, m.gear, m.rpe, m.sport, c.sport, c.ok, "
+            "c.excluded FROM activities a "
+            "LEFT JOIN export_meta m ON m.key = a.file_key "
+            "LEFT JOIN corrections c ON c.activity_id = a.id"
+        )
         if not include_duplicates:
-            sql += " WHERE duplicate_of IS NULL"
-        sql += " ORDER BY start_utc"
-        return [
-            dict(zip(_ACTIVITY_COLUMNS, row, strict=True))
-            for row in self._db.execute(sql)
+            sql += " WHERE a.duplicate_of IS NULL"
+        sql += " ORDER BY a.start_utc"
+        n = len(_ACTIVITY_COLUMNS)
+        out = []
+        for row in self._db.execute(sql):
+            rec = dict(zip(_ACTIVITY_COLUMNS, row[:n], strict=True))
+            _merge_overrides(rec, *row[n:])
+            out.append(rec)
+        return out
+
+    def set_correction(
+        self,
+        activity_id: str,
+        *,
+        sport: str | None = None,
+        ok: bool | None = None,
+        excluded: bool | None = None,
+    ) -> str:
+        """Record the runner's word on one activity (id or unique id prefix).
+
+        ``sport`` beats the file, the export and the inference; ``ok`` confirms a
+        suspect activity; ``excluded`` keeps it out of the load. Returns the id.
+        """
+        if sport is not None and sport not in SPORTS:
+            raise StoreError(f"unknown sport {sport!r}; one of {', '.join(SPORTS)}")
+        full = self.resolve_id(activity_id)
+        cur = self._db.cursor()
+        self._begin(cur)
+        try:
+            cur.execute(
+                "INSERT OR IGNORE INTO corrections (activity_id) VALUES (?)", (full,)
+            )
+            for column, value in (("sport", sport), ("ok", ok), ("excluded", excluded)):
+                if value is not None:
+                    cur.execute(
+                        f"UPDATE corrections SET {column} = ?, updated_utc = ? "
+                        "WHERE activity_id = ?",
+                        (value, time.time(), full),
+                    )
+            cur.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(self._db)
+            raise self._write_error(exc) from exc
+        return full
+
+    def resolve_id(self, prefix: str) -> str:
+        """The one stored activity id starting with ``prefix`` (StoreError if none)."""
+        if not prefix or any(ch in prefix for ch in "%_"):
+            raise StoreError(f"no activity with id {prefix!r}")
+        ids = [
+            r[0]
+            for r in self._db.execute(
+                "SELECT id FROM activities WHERE id LIKE ? LIMIT 2", (prefix + "%",)
+            )
         ]
+        if not ids:
+            raise StoreError(
+                f"no activity with id {prefix!r}; see: kneeload activities --json"
+            )
+        if len(ids) > 1:
+            raise StoreError(f"id {prefix!r} is ambiguous; give more characters")
+        return ids[0]
+
+    def upsert_export_meta(self, rows: Iterable[ExportMeta | Mapping[str, Any]]) -> int:
+        """Store export metadata per file key (newer values win; None keeps old)."""
+        values = [_meta_values(row) for row in rows]
+        cur = self._db.cursor()
+        self._begin(cur)
+        try:
+            cur.executemany(
+                "INSERT INTO export_meta (key, name, gear, rpe, sport, updated_utc) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                "name = coalesce(excluded.name, name), "
+                "gear = coalesce(excluded.gear, gear), "
+                "rpe = coalesce(excluded.rpe, rpe), "
+                "sport = coalesce(excluded.sport, sport), "
+                "updated_utc = excluded.updated_utc",
+                values,
+            )
+            cur.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(self._db)
+            raise self._write_error(exc) from exc
+        return len(values)
+
+    def forget(self, paths: Iterable[str]) -> ForgetOutcome:
+        """Remove the activities and file-index rows of files under ``paths``.
+
+        A path matches its own key, the files under it (a folder) and the members
+        of it (an archive: ``path!member``). The files themselves are untouched.
+        """
+        outcome = ForgetOutcome()
+        cur = self._db.cursor()
+        self._begin(cur)
+        try:
+            found = {path: _keys_under(cur, path) for path in dict.fromkeys(paths)}
+            leaving = frozenset(k for keys in found.values() for k in keys)
+            outcome.unknown = [path for path, keys in found.items() if not keys]
+            for key in sorted(leaving):
+                outcome.activities += _release_file(cur, key, leaving)
+                cur.execute("DELETE FROM files WHERE key = ?", (key,))
+            outcome.files = len(leaving)
+            cur.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(self._db)
+            raise self._write_error(exc) from exc
+        return outcome
 
     def samples(self, activity_id: str) -> Samples:
         """The per-record samples of one activity."""
@@ -327,41 +465,119 @@ class Store:
         return [(r[0], r[1], r[2] or "") for r in rows]
 
 
-def _release_file(cur: sqlite3.Cursor, key: str) -> None:
-    """Drop a changed file's activities, unless another file holds the same bytes.
+def _release_file(
+    cur: sqlite3.Cursor, key: str, leaving: frozenset[str] = frozenset()
+) -> int:
+    """Drop a file's activities, unless another file holds the same bytes.
 
     Identical copies share activity ids (the id comes from the content hash), so
-    when the file that first brought an activity changes, a copy elsewhere takes
-    the activity over instead of it being lost.
+    when the file that first brought an activity changes (or is forgotten), a
+    copy elsewhere (not among ``leaving``) takes the activity over instead of it
+    being lost. Returns how many activities were deleted.
     """
     row = cur.execute("SELECT sha256 FROM files WHERE key = ?", (key,)).fetchone()
-    copy = None
+    copies: list[str] = []
     if row is not None and row[0] is not None:
-        copy = cur.execute(
-            "SELECT key FROM files WHERE sha256 = ? AND key != ? "
-            "AND status IN ('ingested', 'partial') LIMIT 1",
-            (row[0], key),
-        ).fetchone()
-    if copy is not None:
+        copies = [
+            r[0]
+            for r in cur.execute(
+                "SELECT key FROM files WHERE sha256 = ? AND key != ? "
+                "AND status IN ('ingested', 'partial')",
+                (row[0], key),
+            )
+            if r[0] not in leaving
+        ]
+    if copies:
         cur.execute(
-            "UPDATE activities SET file_key = ? WHERE file_key = ?", (copy[0], key)
+            "UPDATE activities SET file_key = ? WHERE file_key = ?", (copies[0], key)
         )
-        return
+        return 0
     ids = [
         r[0]
         for r in cur.execute("SELECT id FROM activities WHERE file_key = ?", (key,))
     ]
     for old in ids:
         _delete_activity(cur, old)
+    return len(ids)
+
+
+_INSERT_ACTIVITY = "INSERT INTO activities ({}) VALUES ({})".format(
+    ", ".join(_ACTIVITY_COLUMNS), ", ".join("?" * len(_ACTIVITY_COLUMNS))
+)
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already done so.
+
+    On some errors (a full disk, an I/O error) SQLite ends the transaction
+    itself, and a second ROLLBACK would raise "no transaction is active".
+    """
+    if db.in_transaction:
+        # the original error says what went wrong; the journal undoes the rest
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+
+
+def _merge_overrides(
+    rec: dict[str, Any],
+    meta_name: str | None,
+    meta_gear: str | None,
+    meta_rpe: float | None,
+    meta_sport: str | None,
+    runner_sport: str | None,
+    ok: int | None,
+    excluded: int | None,
+) -> None:
+    """Apply export metadata, then the runner's corrections, to one row."""
+    rec["name"] = meta_name or rec.get("name")
+    rec["gear"] = meta_gear or rec.get("gear")
+    rec["rpe"] = meta_rpe if meta_rpe is not None else rec.get("rpe")
+    source = rec.get("sport_source") or "file"
+    if meta_sport in SPORTS and source != "file":
+        rec["sport"], source = meta_sport, "export"
+    if runner_sport in SPORTS:
+        rec["sport"], source = runner_sport, "runner"
+    rec["sport_source"] = source
+    rec["confirmed"] = bool(ok)
+    rec["excluded"] = bool(excluded)
+
+
+def _meta_values(row: ExportMeta | Mapping[str, Any]) -> tuple[Any, ...]:
+    get = row.get if isinstance(row, Mapping) else lambda k: getattr(row, k, None)
+    sport = get("sport")
+    if sport is not None and sport not in SPORTS:
+        raise StoreError(f"export metadata for {get('key')}: unknown sport {sport!r}")
+    rpe = get("rpe")
+    rpe = float(rpe) if rpe is not None and 1 <= float(rpe) <= 10 else None
+    return (str(get("key")), get("name"), get("gear"), rpe, sport, time.time())
+
+
+def _keys_under(cur: sqlite3.Cursor, path: str) -> list[str]:
+    """File-index keys of ``path`` itself, of files under it, of its members."""
+    base = path.rstrip("/\\") or path
+    rows = cur.execute(
+        "SELECT key FROM files WHERE key = ? OR substr(key, 1, ?) IN (?, ?, ?)",
+        (base, len(base) + 1, base + "/", base + "\\", base + "!"),
+    )
+    return [r[0] for r in rows]
 
 
 def _delete_activity(cur: sqlite3.Cursor, activity_id: str) -> None:
+    """Delete one activity; the best of its duplicates (if any) is kept instead."""
     cur.execute("DELETE FROM samples WHERE activity_id = ?", (activity_id,))
     cur.execute("DELETE FROM activities WHERE id = ?", (activity_id,))
-    cur.execute(
-        "UPDATE activities SET duplicate_of = NULL WHERE duplicate_of = ?",
+    twins = cur.execute(
+        "SELECT id, richness, partial FROM activities WHERE duplicate_of = ?",
         (activity_id,),
+    ).fetchall()
+    if not twins:
+        return
+    best = max(twins, key=lambda r: _rank(r[1] or 0, r[2]))[0]
+    cur.execute(
+        "UPDATE activities SET duplicate_of = ? WHERE duplicate_of = ?",
+        (best, activity_id),
     )
+    cur.execute("UPDATE activities SET duplicate_of = NULL WHERE id = ?", (best,))
 
 
 def _find_twin(cur: sqlite3.Cursor, act: Activity) -> tuple[str, int] | None:
@@ -408,7 +624,7 @@ def _activity_row(
     if act.hr_hist is not None:
         hist = zlib.compress(np.asarray(act.hr_hist, dtype="<f4").tobytes(), 1)
     values = {
-        **{name: getattr(act, name, None) for name in _ACTIVITY_COLUMNS},
+        **{c.column: getattr(act, c.name, None) for c in _ROW},
         "file_key": file_key,
         "hr_hist": hist,
         "steady_json": json.dumps(act.steady_segments),

@@ -29,7 +29,7 @@ from kneeload.analysis.evidence import (
     Evidence,
     Flag,
 )
-from kneeload.analysis.load import heart_rate_profile
+from kneeload.analysis.load import heart_rate_profile, load_rows
 from kneeload.analysis.registry import (
     CLINICIAN_TEXT,
     ContextHook,
@@ -74,8 +74,8 @@ class CheckResult:
 
 
 def _upto(activities: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """Activities on or before ``as_of`` (later ones must not leak into a past week)."""
-    return in_window(activities, end=as_of)
+    """In-load activities on or before ``as_of`` (none later may leak into a week)."""
+    return in_window(load_rows(activities), end=as_of)
 
 
 def _runs(acts: pd.DataFrame) -> pd.DataFrame:

@@ -79,7 +79,10 @@ def high_intensity_s(hist: np.ndarray, *, threshold_bpm: float) -> float:
 
 def hist_matrix(hists: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
     """Stack an object column of histograms into (n, 256); rows without one are 0."""
-    has = np.array([h is not None and len(h) == HIST_BINS for h in hists], dtype=bool)
+    has = np.array(
+        [h is not None and np.shape(h) == (HIST_BINS,) for h in hists],
+        dtype=np.bool_,
+    )
     mat = np.zeros((len(hists), HIST_BINS), dtype=float)
     if has.any():
         mat[has] = np.stack(
@@ -88,11 +91,23 @@ def hist_matrix(hists: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
     return mat, has
 
 
+def load_rows(activities: pd.DataFrame) -> pd.DataFrame:
+    """The activities that count for load and rules: ``in_load`` rows only.
+
+    Excluded activities and unconfirmed suspect ones stay out of every analysis
+    (RULES §1.5, §1.6); a frame without the column (hand-built) counts whole.
+    """
+    if "in_load" not in activities or activities["in_load"].all():
+        return activities
+    return activities[activities["in_load"].to_numpy(dtype=bool)]
+
+
 def heart_rate_profile(
     activities: pd.DataFrame, *, athlete: AthleteSettings
 ) -> HeartRateProfile:
     """Resolve HR max/rest/sex from config, else estimate from the data and say so."""
     notes: list[str] = []
+    activities = load_rows(activities)  # no suspect or excluded run (RULES §1.5)
     if athlete.hr_max is not None:
         hr_max, max_src = float(athlete.hr_max), "config"
     else:

@@ -20,6 +20,7 @@ import pandas as pd
 from kneeload.analysis.daily import daily_series, running_mask
 from kneeload.analysis.dates import local_days, window_mask
 from kneeload.analysis.evidence import Flag
+from kneeload.analysis.load import load_rows
 from kneeload.analysis.taper_flags import taper_flags
 from kneeload.config import Settings, TaperSettings
 
@@ -245,6 +246,7 @@ def taper_check(
 
 
 def _running_upto(activities: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    activities = load_rows(activities)  # in-load rows only (RULES §1.5)
     keep = window_mask(activities, end=as_of) & running_mask(activities).to_numpy()
     return activities[keep]
 

@@ -28,6 +28,7 @@ from kneeload.analysis.check import (
 from kneeload.analysis.daily import daily_series, running_mask
 from kneeload.analysis.dates import in_window, last_days, local_days
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
+from kneeload.analysis.load import load_rows
 from kneeload.analysis.registry import (
     DESCENT_RAMP,
     SESSION_SPIKE,
@@ -132,6 +133,7 @@ def build_weekly_report(
     With a race date set and ``week_ending`` within D-28 ... D+7, the report also
     carries the taper check and, given knee-pain notes, knee-aware taper advice.
     """
+    activities = load_rows(activities)  # in-load rows only (RULES §1.5, §1.6)
     result = check(
         activities,
         settings=settings,
