@@ -80,7 +80,7 @@ def high_intensity_s(hist: np.ndarray, *, threshold_bpm: float) -> float:
 def hist_matrix(hists: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
     """Stack an object column of histograms into (n, 256); rows without one are 0."""
     has = np.array(
-        [h is not None and np.shape(h) == (HIST_BINS,) for h in hists],
+        [isinstance(h, (np.ndarray, list)) and len(h) == HIST_BINS for h in hists],
         dtype=np.bool_,
     )
     mat = np.zeros((len(hists), HIST_BINS), dtype=float)
