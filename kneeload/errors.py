@@ -6,7 +6,8 @@ KneeloadError
 │   ├── UnsafeFileError      refused for safety (entity bomb, inflation limit, ...)
 │   └── NotAnActivityError   holds no activity (monitoring FIT, empty GPX)
 ├── ConfigError              kneeload.toml is wrong (.path, .key)
-└── StoreError               the store cannot be opened or is too new
+├── StoreError               the store cannot be opened or is too new
+└── NotesError               the notes diary (notes.db) is damaged or unusable (.path)
 """
 
 from __future__ import annotations
@@ -49,3 +50,12 @@ class ConfigError(KneeloadError):
 
 class StoreError(KneeloadError):
     """The store cannot be opened or was written by a newer kneeload."""
+
+
+class NotesError(KneeloadError):
+    """The notes diary cannot be read or written; the message says what to do."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem

@@ -1,0 +1,669 @@
+"""The knee journey: pain windows, the return-to-running stage, shoes and surface.
+
+One module owns the knee policy (RULES §12-14), so ``check``, ``taper``, the knee
+page and the report all read it the same way:
+
+* knee pain is *noted* when a ``knee_pain`` note of 1/10 or more falls in the
+  28 days ending the evaluation day (:data:`KNEE_WINDOW_DAYS`);
+* the stage looks at the runs of the last 7 days (:data:`STAGE_WINDOW_DAYS`);
+  a run's pain is the highest ``during``/``after`` note of its day, and it is
+  "not worse next morning" when the ``next-morning`` note dated the following day
+  is not higher. A run without those notes does not count: the runner is asked
+  to note them rather than assumed fine.
+
+Pure functions: notes and activities are passed in, ``as_of`` is always given.
+The texts (routine, warm-ups, advice) live in :mod:`kneeload.analysis.knee_text`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kneeload.analysis import knee_text as txt
+from kneeload.analysis.evidence import Evidence, Flag
+from kneeload.notes import Note
+
+#: Knee pain counts for this many days ending the evaluation day (RULES §12, §13).
+KNEE_WINDOW_DAYS = 28
+#: The stage reads the runs of this many days (RULES §12).
+STAGE_WINDOW_DAYS = 7
+#: "minimal" pain (RULES §12).
+MINIMAL_PAIN = 2
+#: "manageable" pain (RULES §12; a common clinical heuristic).
+MANAGEABLE_PAIN = 3
+#: Stage 2 needs a run of at least this many minutes ...
+STAGE2_MIN = 15.0
+#: ... stage 3 at least this many.
+STAGE3_MIN = 30.0
+#: From this score on, "see a clinician" comes first (RULES §12).
+CLINICIAN_PAIN = 5
+#: A pair first used this many days before a spike or ramp is named in it (§14).
+SHOE_CONTEXT_DAYS = 14
+#: Rules that get the shoe line (RULES §14).
+SHOE_RULES = frozenset({"session_spike", "weekly_ramp"})
+#: A surface share change beyond this many percentage points is marked (§14).
+SURFACE_CHANGE_PP = 30.0
+SURFACES: tuple[str, ...] = ("trail", "track", "treadmill")
+#: Descriptive pain-load notes need at least this many pain notes (issue 11).
+DESCRIPTIVE_MIN_NOTES = 8
+DESCENT_SPLIT_M = 300.0
+
+
+# --- pain notes and windows -------------------------------------------------
+
+
+def knee_window(as_of: date) -> tuple[date, date]:
+    """First and last day of the knee window ending ``as_of`` (28 days)."""
+    return as_of - timedelta(days=KNEE_WINDOW_DAYS - 1), as_of
+
+
+def pain_notes(notes: Iterable[Note], *, start: date, end: date) -> list[Note]:
+    """The knee-pain notes dated ``start`` … ``end``, by date then id."""
+    inside = [n for n in notes if n.kind == "knee_pain" and start <= n.day <= end]
+    return sorted(inside, key=lambda n: (n.day, n.id))
+
+
+def knee_pain_noted(notes: Iterable[Note], as_of: date) -> Note | None:
+    """The latest note of 1/10 or more in the knee window, or None (RULES §12)."""
+    start, end = knee_window(as_of)
+    painful = [n for n in pain_notes(notes, start=start, end=end) if n.score]
+    return painful[-1] if painful else None
+
+
+def run_pain(notes: Iterable[Note], day: date) -> int | None:
+    """A run's pain: the highest ``during``/``after`` note of its day (RULES §12)."""
+    scores = [
+        n.score
+        for n in pain_notes(notes, start=day, end=day)
+        if n.when in ("during", "after") and n.score is not None
+    ]
+    return max(scores) if scores else None
+
+
+def next_morning_pain(notes: Iterable[Note], day: date) -> int | None:
+    """The highest ``next-morning`` note dated the day after ``day``."""
+    after = day + timedelta(days=1)
+    scores = [
+        n.score
+        for n in pain_notes(notes, start=after, end=after)
+        if n.when == "next-morning" and n.score is not None
+    ]
+    return max(scores) if scores else None
+
+
+# --- runs -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunPain:
+    """One run with the pain noted around it."""
+
+    day: date
+    minutes: float
+    distance_m: float
+    descent_m: float
+    pain: int | None  # highest during/after note of the day
+    morning: int | None  # highest next-morning note of the next day (if known)
+
+    @property
+    def not_worse(self) -> bool:
+        """True when the next-morning note is known and not higher."""
+        return (
+            self.pain is not None
+            and self.morning is not None
+            and self.morning <= self.pain
+        )
+
+    def meets(self, minutes: float, pain: int) -> bool:
+        """True when the run is long enough, at or below ``pain``, not worse."""
+        return (
+            self.minutes >= minutes
+            and self.pain is not None
+            and self.pain <= pain
+            and self.not_worse
+        )
+
+    def describe(self) -> str:
+        """E.g. '18 min at 2/10, not worse next morning'."""
+        text = f"{math.floor(self.minutes + 1e-9)} min"
+        if self.pain is None:
+            return text + " with no during/after pain note"
+        text += f" at {self.pain}/10"
+        if self.morning is None:
+            return text + ", no next-morning note yet"
+        if self.morning <= self.pain:
+            return text + ", not worse next morning"
+        return text + f", worse next morning ({self.morning}/10)"
+
+
+def load_rows(activities: pd.DataFrame) -> pd.DataFrame:
+    """The activities that count for load (``in_load`` when the store has it)."""
+    if "in_load" in activities:
+        return activities[activities["in_load"].fillna(False).astype(bool).to_numpy()]
+    return activities
+
+
+def running(activities: pd.DataFrame, *, start: date, end: date) -> pd.DataFrame:
+    """Running activities in load dated ``start`` … ``end``, oldest first."""
+    acts = load_rows(activities)
+    if acts.empty:
+        return acts
+    day = pd.to_datetime(acts["local_date"]).dt.normalize()
+    keep = acts["sport"].eq("running") & day.between(
+        pd.Timestamp(start), pd.Timestamp(end)
+    )
+    out = acts[keep.to_numpy()]
+    return out.sort_values("start_utc", kind="stable") if "start_utc" in out else out
+
+
+def _num(value: Any) -> float:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return f
+
+
+def _minutes(row: Any) -> float:
+    moving = _num(row.get("moving_s"))
+    seconds = moving if math.isfinite(moving) else _num(row.get("elapsed_s"))
+    return seconds / 60.0 if math.isfinite(seconds) else 0.0
+
+
+def run_pains(
+    activities: pd.DataFrame, notes: Sequence[Note], *, start: date, end: date
+) -> list[RunPain]:
+    """Every run dated ``start`` … ``end`` with its pain and next-morning pain.
+
+    Notes after ``end`` are not seen: a next-morning note dated ``end + 1`` is
+    still in the future on ``end``.
+    """
+    seen = [n for n in notes if n.day <= end]
+    out = []
+    for _, row in running(activities, start=start, end=end).iterrows():
+        day = pd.Timestamp(row["local_date"]).date()
+        distance = _num(row.get("distance_m"))
+        descent = _num(row.get("descent_m"))
+        out.append(RunPain(
+            day, _minutes(row),
+            distance if math.isfinite(distance) else 0.0,
+            descent if math.isfinite(descent) else 0.0,
+            run_pain(seen, day), next_morning_pain(seen, day),
+        ))  # fmt: skip
+    return out
+
+
+# --- the stage --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    """The return-to-running stage on one day (RULES §12)."""
+
+    as_of: date
+    stage: int | None  # 1 | 2 | 3 | None
+    reason: str
+    next_step: str | None
+    run: RunPain | None = None  # the run the stage rests on, if any
+    pain: Note | None = None  # the latest pain note of the knee window
+
+
+def stage_on(activities: pd.DataFrame, notes: Sequence[Note], as_of: date) -> Stage:
+    """The stage on ``as_of``: RULES §12 read over the last 7 and 28 days."""
+    pain = knee_pain_noted(notes, as_of)
+    if pain is None:
+        return Stage(as_of, None, txt.NO_PAIN_REASON, None)
+    start = as_of - timedelta(days=STAGE_WINDOW_DAYS - 1)
+    runs = run_pains(activities, notes, start=start, end=as_of)
+    three = [r for r in runs if r.meets(STAGE3_MIN, MINIMAL_PAIN)]
+    two = [r for r in runs if r.meets(STAGE2_MIN, MANAGEABLE_PAIN)]
+    if three:
+        best = max(three, key=lambda r: r.minutes)
+        return Stage(as_of, 3, _ran(best), txt.NEXT_STEP[3], best, pain)
+    if two:
+        best = max(two, key=lambda r: r.minutes)
+        return Stage(as_of, 2, _ran(best), txt.NEXT_STEP[2], best, pain)
+    if not runs:
+        reason = (
+            f"no run in the last {STAGE_WINDOW_DAYS} days; knee pain "
+            f"{pain.score}/10 noted on {pain.day.isoformat()}"
+        )
+        return Stage(as_of, 1, reason, txt.NEXT_STEP[1], None, pain)
+    longest = max(runs, key=lambda r: r.minutes)
+    reason = (
+        f"your longest run in the last {STAGE_WINDOW_DAYS} days was "
+        f"{longest.describe()}; {_missing(longest)}"
+    )
+    return Stage(as_of, 1, reason, txt.NEXT_STEP[1], longest, pain)
+
+
+def _ran(run: RunPain) -> str:
+    return f"in the last {STAGE_WINDOW_DAYS} days you ran {run.describe()}"
+
+
+def _missing(run: RunPain) -> str:
+    """What kept a run from counting for stage 2."""
+    if run.minutes < STAGE2_MIN:
+        return f"stage 2 needs a run of {STAGE2_MIN:.0f} min or more"
+    if run.pain is None:
+        return "note its pain (--when during or after) so that it can count"
+    if run.pain > MANAGEABLE_PAIN:
+        return f"stage 2 needs manageable pain, {MANAGEABLE_PAIN}/10 or less"
+    if run.morning is None:
+        return "note how the knee feels the next morning (--when next-morning)"
+    return "stage 2 needs it not worse the next morning"
+
+
+def stage_timeline(
+    activities: pd.DataFrame, notes: Sequence[Note], *, start: date, end: date
+) -> list[tuple[date, int | None]]:
+    """(first day, stage) each time the stage changes between ``start`` and ``end``."""
+    out: list[tuple[date, int | None]] = []
+    day = start
+    while day <= end:
+        stage = stage_on(activities, notes, day).stage
+        if not out or out[-1][1] != stage:
+            out.append((day, stage))
+        day += timedelta(days=1)
+    return out
+
+
+def clinician_line(notes: Sequence[Note], as_of: date) -> str | None:
+    """'See a clinician' first, on pain >= 5/10 or a red flag in the window (§12)."""
+    start, end = knee_window(as_of)
+    high = [
+        n
+        for n in pain_notes(notes, start=start, end=end)
+        if (n.score or 0) >= CLINICIAN_PAIN
+    ]
+    words = [
+        w
+        for n in notes
+        if n.kind == "text" and start <= n.day <= end and n.text
+        for w in txt.RED_FLAG_WORDS
+        if w in n.text.lower()
+    ]
+    if not high and not words:
+        return None
+    seen = []
+    if high:
+        worst = max(high, key=lambda n: (n.score or 0, n.day))
+        seen.append(f"{worst.score}/10 on {worst.day.isoformat()}")
+    if words:
+        seen.append(f"'{words[0]}' in your notes")
+    return f"You noted {' and '.join(seen)}. {txt.CLINICIAN}"
+
+
+# --- shoes ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShoePair:
+    """One pair of shoes: since when, how far and how many runs (RULES §14)."""
+
+    name: str
+    since: date
+    distance_m: float
+    runs: int
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"name", "since", "distance_m", "runs"}``."""
+        return {
+            "name": self.name,
+            "since": self.since.isoformat(),
+            "distance_m": round(self.distance_m, 1),
+            "runs": self.runs,
+        }
+
+
+def _gear(row: Any) -> str | None:
+    value = row.get("gear") if hasattr(row, "get") else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def shoe_pairs(
+    activities: pd.DataFrame, notes: Sequence[Note], as_of: date
+) -> list[ShoePair]:
+    """Each pair's first use, distance and runs up to ``as_of``.
+
+    A run's pair is its export gear when it has one, else the pair of the latest
+    ``shoes`` note on or before its day (in use until the next one).
+    """
+    marks = sorted(
+        (n for n in notes if n.kind == "shoes" and n.name and n.day <= as_of),
+        key=lambda n: (n.day, n.id),
+    )
+    since: dict[str, date] = {}
+    for n in marks:
+        since.setdefault(str(n.name), n.day)
+    totals: dict[str, list[float]] = {}
+    first = date.min
+    for _, row in running(activities, start=first, end=as_of).iterrows():
+        day = pd.Timestamp(row["local_date"]).date()
+        name = _gear(row) or next(
+            (str(n.name) for n in reversed(marks) if n.day <= day), None
+        )
+        if name is None:
+            continue
+        since[name] = min(since.get(name, day), day)
+        dist = _num(row.get("distance_m"))
+        slot = totals.setdefault(name, [0.0, 0])
+        slot[0] += dist if math.isfinite(dist) else 0.0
+        slot[1] += 1
+    pairs = [
+        ShoePair(
+            name, day, totals.get(name, [0.0, 0])[0], int(totals.get(name, [0.0, 0])[1])
+        )
+        for name, day in since.items()
+    ]
+    return sorted(pairs, key=lambda p: (p.since, p.name))
+
+
+def shoe_context(flag: Flag, pairs: Sequence[ShoePair]) -> str | None:
+    """'You also started running in NAME on DATE' for a spike or ramp (§14)."""
+    if flag.rule not in SHOE_RULES:
+        return None
+    lo = flag.date - timedelta(days=SHOE_CONTEXT_DAYS)
+    fresh = [p for p in pairs if lo <= p.since <= flag.date]
+    if not fresh:
+        return None
+    named = " and ".join(f"{p.name} on {p.since.isoformat()}" for p in fresh)
+    return f"You also started running in {named}."
+
+
+def with_context(flag: Flag, line: str) -> Flag:
+    """The flag with one more context line (the Flag ``context`` hook)."""
+    context = tuple(getattr(flag, "context", ()))
+    if line in context:
+        return flag
+    return dataclasses.replace(flag, context=(*context, line))  # type: ignore[call-arg]
+
+
+def with_shoe_context(
+    flags: Sequence[Flag], activities: pd.DataFrame, notes: Sequence[Note],
+    as_of: date,
+) -> list[Flag]:  # fmt: skip
+    """Flags with the new-shoes line added to spikes and ramps (RULES §14)."""
+    if not any(f.rule in SHOE_RULES for f in flags):
+        return list(flags)
+    pairs = shoe_pairs(activities, notes, as_of)
+    out = []
+    for flag in flags:
+        line = shoe_context(flag, pairs)
+        out.append(with_context(flag, line) if line else flag)
+    return out
+
+
+# --- surface ----------------------------------------------------------------
+
+
+def surface_weeks(
+    activities: pd.DataFrame, as_of: date, weeks: int = 8
+) -> pd.DataFrame:
+    """Share of running km per surface for 7-day blocks ending ``as_of`` (§14).
+
+    Index: the last day of each block, oldest first; columns ``km`` and one share
+    (0-100 %) per surface of :data:`SURFACES`; the rest is road or unknown.
+    """
+    rows = []
+    for k in range(weeks - 1, -1, -1):
+        end = as_of - timedelta(days=7 * k)
+        runs = running(activities, start=end - timedelta(days=6), end=end)
+        metres = runs["distance_m"] if "distance_m" in runs else pd.Series(0.0)
+        km = pd.to_numeric(metres, errors="coerce").fillna(0.0) / 1000
+        total = float(km.sum())
+        sub = runs["sub_sport"] if "sub_sport" in runs else pd.Series(dtype=object)
+        row: dict[str, Any] = {"end": pd.Timestamp(end), "km": total}
+        for surface in SURFACES:
+            part = float(km[(sub == surface).to_numpy()].sum()) if total else 0.0
+            row[surface] = 100.0 * part / total if total else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("end")
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change a physio asks about: new shoes, a new surface (RULES §8, §14)."""
+
+    day: date
+    kind: str  # "shoes" | "surface"
+    text: str
+
+    def to_json(self) -> dict[str, str]:
+        """``{"date", "kind", "text"}``."""
+        return {"date": self.day.isoformat(), "kind": self.kind, "text": self.text}
+
+
+def surface_changes(shares: pd.DataFrame) -> list[Change]:
+    """Weeks whose surface share moved > 30 pp against the 4 weeks before (§14)."""
+    out = []
+    for i in range(4, len(shares)):
+        now = shares.iloc[i]
+        before = shares.iloc[i - 4 : i]
+        if not now["km"]:
+            continue
+        for surface in SURFACES:
+            usual = float(np.nanmean(before[surface])) if before["km"].any() else 0.0
+            if abs(now[surface] - usual) > SURFACE_CHANGE_PP:
+                end = shares.index[i].date()
+                out.append(Change(end, "surface", (
+                    f"{surface} running was {now[surface]:.0f}% of your running "
+                    f"in the 7 days ending {end.isoformat()}, against {usual:.0f}% "
+                    "in the 4 weeks before"
+                )))  # fmt: skip
+    return out
+
+
+# --- the knee page ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PainLogDay:
+    """One note of the pain log with the running of its day."""
+
+    day: date
+    note: Note
+    run_km: float
+    run_min: float
+
+    def to_json(self) -> dict[str, Any]:
+        """One ``pain_log`` entry of ``knee --json`` (``run_km`` in km: its name)."""
+        return {
+            "date": self.day.isoformat(),
+            "score": self.note.score,
+            "when": self.note.when,
+            "side": self.note.side,
+            "aggravated_by": list(self.note.aggravated_by),
+            "text": self.note.text,
+            "run_km": round(self.run_km, 2),
+            "run_min": round(self.run_min, 1),
+        }
+
+
+def pain_log(
+    activities: pd.DataFrame, notes: Sequence[Note], *, start: date, end: date
+) -> list[PainLogDay]:
+    """Pain and text notes of ``start`` … ``end`` beside each day's running."""
+    runs = run_pains(activities, notes, start=start, end=end)
+    out = []
+    for n in sorted(notes, key=lambda n: (n.day, n.id)):
+        if n.kind in ("knee_pain", "text") and start <= n.day <= end:
+            today = [r for r in runs if r.day == n.day]
+            out.append(PainLogDay(
+                n.day, n, sum(r.distance_m for r in today) / 1000.0,
+                sum(r.minutes for r in today),
+            ))  # fmt: skip
+    return out
+
+
+def strength_weeks(notes: Sequence[Note], as_of: date, weeks: int = 4) -> list[int]:
+    """Strength sessions in each 7-day block ending ``as_of``, oldest first."""
+    out = []
+    for k in range(weeks - 1, -1, -1):
+        end = as_of - timedelta(days=7 * k)
+        start = end - timedelta(days=6)
+        out.append(
+            sum(1 for n in notes if n.kind == "strength" and start <= n.day <= end)
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class KneePage:
+    """Everything ``kneeload knee`` and the report's knee section show."""
+
+    stage: Stage
+    clinician: str | None
+    pain_log: list[PainLogDay]
+    strength_weeks: list[int]
+    routine: dict[str, list[str]]
+    shoes: list[ShoePair]
+    changes: list[Change]
+    pain_load: list[str]
+    evidence: tuple[Evidence, ...] = txt.KNEE_EVIDENCE
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def as_of(self) -> date:
+        """The evaluation day."""
+        return self.stage.as_of
+
+    @property
+    def strength_per_week(self) -> int:
+        """Strength sessions in the 7 days ending ``as_of``."""
+        return self.strength_weeks[-1] if self.strength_weeks else 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``knee --json`` document of INTERFACE.md (plus a few fields)."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "stage": self.stage.stage,
+            "stage_reason": self.stage.reason,
+            "next_step": self.stage.next_step,
+            "clinician": self.clinician,
+            "pain_log": [p.to_json() for p in self.pain_log],
+            "strength_per_week": self.strength_per_week,
+            "strength_weeks": list(self.strength_weeks),
+            "strength_text": txt.strength_text(self.strength_per_week),
+            "routine": {k: list(v) for k, v in self.routine.items()},
+            "shoes": [p.to_json() for p in self.shoes],
+            "changes": [c.to_json() for c in self.changes],
+            "pain_load": list(self.pain_load),
+            "evidence": [e.to_json() for e in self.evidence],
+        }
+
+
+def build_knee_page(
+    activities: pd.DataFrame, notes: Sequence[Note], *, as_of: date,
+    sex: str | None = None,
+) -> KneePage:  # fmt: skip
+    """The knee page on ``as_of`` (RULES §12-14)."""
+    stage = stage_on(activities, notes, as_of)
+    start, _ = knee_window(as_of)
+    pairs = shoe_pairs(activities, notes, as_of)
+    changes = [
+        Change(p.since, "shoes", f"started running in {p.name}")
+        for p in pairs
+        if start <= p.since <= as_of
+    ]
+    changes += surface_changes(surface_weeks(activities, as_of))
+    changes.sort(key=lambda c: (c.day, c.kind))
+    return KneePage(
+        stage=stage,
+        clinician=clinician_line(notes, as_of),
+        pain_log=pain_log(activities, notes, start=start, end=as_of),
+        strength_weeks=strength_weeks(notes, as_of),
+        routine=txt.routine(stage.stage, sex=sex),
+        shoes=pairs,
+        changes=[c for c in changes if start <= c.day <= as_of],
+        pain_load=pain_load_notes(activities, notes, as_of),
+    )
+
+
+def pain_load_notes(
+    activities: pd.DataFrame, notes: Sequence[Note], as_of: date
+) -> list[str]:
+    """Descriptive pain-against-load comparisons over 8 weeks (>= 8 pain notes).
+
+    Averages with counts only: no cause, no prediction (RULES §0 wording).
+    """
+    start = as_of - timedelta(days=55)
+    if len(pain_notes(notes, start=start, end=as_of)) < DESCRIPTIVE_MIN_NOTES:
+        return []
+    runs = run_pains(activities, notes, start=start, end=as_of)
+    out = []
+    hilly = [r.morning for r in runs if r.descent_m > DESCENT_SPLIT_M]
+    flat = [r.morning for r in runs if r.descent_m <= DESCENT_SPLIT_M]
+    line = _compare(
+        f"pain the morning after runs with more than {DESCENT_SPLIT_M:.0f} m of "
+        "descent", hilly, "after the other runs", flat,
+    )  # fmt: skip
+    if line:
+        out.append(line)
+    if runs:
+        median = float(np.median([r.minutes for r in runs]))
+        long = [r.pain for r in runs if r.minutes > median]
+        short = [r.pain for r in runs if r.minutes <= median]
+        line = _compare(
+            f"pain during or after runs longer than {median:.0f} min", long,
+            "during or after the shorter ones", short,
+        )  # fmt: skip
+        if line:
+            out.append(line)
+    return out + ([txt.DESCRIPTIVE_CAVEAT] if out else [])
+
+
+def _compare(
+    label_a: str, a: list[int | None], label_b: str, b: list[int | None]
+) -> str | None:
+    xs = [v for v in a if v is not None]
+    ys = [v for v in b if v is not None]
+    if not xs or not ys:
+        return None
+    return (
+        f"{label_a} averaged {np.mean(xs):.1f}/10 ({_count(xs)}), {label_b} "
+        f"{np.mean(ys):.1f}/10 ({_count(ys)})"
+    )
+
+
+def _count(values: list[int]) -> str:
+    return f"{len(values)} note" + ("" if len(values) == 1 else "s")
+
+
+# --- taper ------------------------------------------------------------------
+
+
+def taper_knee_advice(
+    notes: Sequence[Note], *, as_of: date, race_date: date
+) -> txt.KneeAdvice | None:
+    """Knee-aware taper advice while pain is noted, up to race day (RULES §7, §13).
+
+    Race week (D-7 … D) adds the seed's race-week advice (40-60 % of normal
+    mileage, foam rolling and warm-ups, the knee-friendlier options).
+    """
+    if as_of > race_date:
+        return None  # taper advice ends with the race
+    note = knee_pain_noted(notes, as_of)
+    if note is None:
+        return None
+    race_week = (race_date - as_of).days <= 7
+    message = txt.taper_advice_text(note, race_week=race_week)
+    return txt.KneeAdvice(note, message, race_week=race_week)
+
+
+def knee_summary(
+    activities: pd.DataFrame, notes: Sequence[Note], as_of: date
+) -> dict[str, Any] | None:
+    """``{"stage", "next_step"}`` for ``check --json`` when knee pain is noted."""
+    stage = stage_on(activities, notes, as_of)
+    if stage.stage is None:
+        return None
+    return {"stage": stage.stage, "next_step": stage.next_step}

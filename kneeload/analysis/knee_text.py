@@ -1,0 +1,226 @@
+"""The words of the knee journey: routines, warm-ups, advice (RULES §8, §12, §13).
+
+Practitioner content from the seed guide (grade C), worded as "physical
+therapists recommend", never as a prevention promise. Kept apart from the
+numbers in :mod:`kneeload.analysis.knee`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kneeload.analysis.evidence import Evidence
+from kneeload.notes import Note
+
+CROSSLEY_2016 = Evidence(
+    "Crossley et al. 2016, Patellofemoral pain consensus statement from the 4th "
+    "International Patellofemoral Pain Research Retreat, BJSM 50:839-843",
+    "A",
+)
+COLLINS_2018 = Evidence(
+    "Collins et al. 2018, 2018 consensus statement on exercise therapy and "
+    "physical interventions for patellofemoral pain, BJSM 52:1170",
+    "B",
+)
+ESCULIER_2018 = Evidence(
+    "Esculier et al. 2018, Is combining gait retraining or an exercise programme "
+    "with education better than education alone in treating runners with PFP? "
+    "(RCT, 69 runners), BJSM 52:659-666, doi:10.1136/bjsports-2016-096988",
+    "A",
+)
+RATHLEFF_2014 = Evidence(
+    "Rathleff et al. 2014, Is hip strength a risk factor for patellofemoral pain? "
+    "A systematic review and meta-analysis, BJSM 48:1088",
+    "B",
+)
+MALISOUX_2015 = Evidence(
+    "Malisoux et al. 2015, Can parallel use of different running shoes decrease "
+    "running-related injury risk? SJMSS 25:110-115",
+    "A",
+)
+SEED_GUIDE = Evidence(
+    "The seed guide's physical therapists: 3-stage return to running, dynamic "
+    "warm-ups and cool-down (practitioner advice)",
+    "C",
+)
+KNEE_EVIDENCE: tuple[Evidence, ...] = (
+    SEED_GUIDE,
+    CROSSLEY_2016,
+    COLLINS_2018,
+    RATHLEFF_2014,
+    MALISOUX_2015,
+)
+
+NO_PAIN_REASON = "no knee pain of 1/10 or more noted in the last 28 days"
+_PLAN = "the plan belongs to you and your physio/PT."
+NEXT_STEP: dict[int, str] = {
+    1: (
+        "Stage 2 comes with a run of 15 min or more at manageable pain (3/10 or "
+        "less, a common clinical heuristic) that is not worse the next morning. "
+        "Walk or walk/jog durations are agreed with your physio/PT; " + _PLAN
+    ),
+    2: (
+        "Stage 3 comes with a run of 30 min or more at minimal pain (2/10 or "
+        "less) that is not worse the next morning. Build the duration with your "
+        "physio/PT; " + _PLAN
+    ),
+    3: (
+        "Keep runs at minimal pain (2/10 or less) and not worse the next "
+        "morning; running duration, intensity and load are agreed with your "
+        "physio/PT, and " + _PLAN + " The knee page closes once no pain has been "
+        "noted for 28 days."
+    ),
+}
+CLINICIAN = (
+    "With pain of 5/10 or more, swelling, locking, giving way or night pain, see "
+    "a clinician first."
+)
+RED_FLAG_WORDS: tuple[str, ...] = (
+    "swelling",
+    "swollen",
+    "locking",
+    "locked",
+    "giving way",
+    "gave way",
+    "night pain",
+)
+
+FOAM_ROLLING = (
+    "foam rolling before runs: soft tissue first, then stretching "
+    "(physical therapists recommend it)"
+)
+WARM_UPS: tuple[str, ...] = (
+    "knee hugs to calf raise",
+    "figure-4 hip stretch",
+    "lunge twist",
+    "high knees",
+    "glute kicks",
+    "grapevine",
+)
+COOL_DOWN: tuple[str, ...] = (
+    "a dedicated cool-down after every run: ease down to a walk, then gentle "
+    "stretching (physical therapists recommend it)",
+)
+WOMEN_NOTE = (
+    "the guide's physios put extra weight on the warm-up for women (context: "
+    "kneecap pain is more common in women, Boling 2010)"
+)
+
+_PRE_RUN: dict[int, list[str]] = {
+    1: [
+        "a 10-15 min routine before any run or walk",
+        "lower-limb foam rolling",
+        "a trigger-point ball as tolerated",
+        "joint mobilisations of the hips, ankles and spine",
+        "muscle activation of the core, posterior chain, glutes/hips and calves "
+        "(isometric at first)",
+    ],
+    2: [
+        "the same 10-15 min routine: foam rolling, joint mobilisations",
+        "muscle activation moving from isometric to dynamic",
+    ],
+    3: [
+        "a 15-20 min routine before each run",
+        "full-body foam rolling",
+        "joint mobilisations",
+        "dynamic activation",
+        "the dynamic warm-up below",
+        "form drills",
+    ],
+}
+_LOAD: dict[int, list[str]] = {
+    1: [
+        "cross-training: swimming, cycling (not automatically knee-safe) or the "
+        "elliptical",
+        "walking or walk/jog, durations agreed with your physio/PT",
+    ],
+    2: [
+        "cross-training, including hiking",
+        "walk/jog and jogging, durations agreed with your physio/PT",
+    ],
+    3: [
+        "cross-training as needed",
+        "running duration, intensity and load agreed with your physio/PT",
+    ],
+}
+STRENGTH_TEXT = (
+    "Combined hip and knee strengthening is the recommended treatment for "
+    "kneecap pain (Crossley 2016): aim for 2-3 sessions a week."
+)
+
+
+def routine(stage: int | None, *, sex: str | None = None) -> dict[str, list[str]]:
+    """The routine of a stage: pre-run, warm-up, cool-down, load, strength (§12-13)."""
+    warm = [FOAM_ROLLING, *WARM_UPS]
+    if sex == "female":
+        warm.append(WOMEN_NOTE)
+    return {
+        "pre_run": list(_PRE_RUN.get(stage or 0, [FOAM_ROLLING])),
+        "warm_up": warm,
+        "cool_down": list(COOL_DOWN),
+        "load": list(_LOAD.get(stage or 0, [])),
+        "strength": [STRENGTH_TEXT],
+    }
+
+
+def strength_text(sessions: int) -> str:
+    """E.g. 'Strength: 1 session in the last 7 days (2-3 a week recommended).'"""
+    word = "session" if sessions == 1 else "sessions"
+    return (
+        f"Strength: {sessions} {word} in the last 7 days against the 2-3 a week "
+        "of the recommended treatment (combined hip and knee strengthening)."
+    )
+
+
+DESCRIPTIVE_CAVEAT = (
+    "These are averages of your own notes, to talk over with your physio/PT; "
+    "they do not show a cause and do not predict anything."
+)
+
+
+@dataclass(frozen=True)
+class KneeAdvice:
+    """Knee-aware taper advice for the latest noted pain (RULES §7, §8, §13)."""
+
+    note: Note
+    message: str
+    race_week: bool = False
+    evidence: tuple[Evidence, ...] = (ESCULIER_2018, COLLINS_2018, SEED_GUIDE)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"pain", "date", "race_week", "message", "evidence"}``."""
+        return {
+            "pain": self.note.score,
+            "date": self.note.day.isoformat(),
+            "race_week": self.race_week,
+            "message": self.message,
+            "evidence": [e.to_json() for e in self.evidence],
+        }
+
+
+TAPER_ADVICE = (
+    "During a taper, cut volume and downhill running first, before cutting all "
+    "intensity: short, controlled faster efforts on flat ground can stay if they "
+    "are pain-free. Lower-impact options such as swimming, deep-water running, "
+    "the elliptical or cycling can replace some runs; choose what is pain-free. "
+    "A common clinical heuristic (not a validated rule) keeps running pain at or "
+    "below 2/10 and not worse the next day. If the pain persists, or with "
+    "swelling, locking, giving way or night pain, see a clinician."
+)
+RACE_WEEK_ADVICE = (
+    "In race week with knee pain, physical therapists recommend running about "
+    "40-60% of your normal mileage, foam rolling and the dynamic warm-ups before "
+    "each run, and knee-friendlier options to keep moving: water running, "
+    "swimming, cycling (not automatically knee-safe: kneecap pain is common in "
+    "cyclists too) and the elliptical."
+)
+
+
+def taper_advice_text(note: Note, *, race_week: bool) -> str:
+    """The taper advice for a pain note, with the race-week part in race week."""
+    head = f"Knee pain noted ({note.score}/10 on {note.day.isoformat()})."
+    parts = [head, TAPER_ADVICE]
+    if race_week:
+        parts.append(RACE_WEEK_ADVICE)
+    return " ".join(parts)
