@@ -1,4 +1,4 @@
-"""The notes diary (kneeload.notes): kinds, ids, same-day notes, rm, migration, damage."""
+"""The notes diary: kinds, ids, same-day notes, rm, migration, damaged store."""
 
 from __future__ import annotations
 

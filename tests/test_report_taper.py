@@ -21,7 +21,7 @@ from kneeload.cli.report import CHART_NAMES
 from kneeload.config import Settings, load_settings
 from kneeload.history import open_history
 from kneeload.mail import compose_message
-from kneeload.notes import KneePainNote, add_knee_pain
+from kneeload.notes import add_note, knee_pain
 from kneeload.report.charts import plot_taper, report_charts
 from kneeload.report.render import render_html, render_text
 from kneeload.report.weekly import WeeklyReport, build_weekly_report
@@ -202,7 +202,7 @@ def test_taper_chart_weeks_to_come(
 
 
 def test_knee_note_gives_advice(activities: pd.DataFrame, settings: Settings) -> None:
-    notes = [KneePainNote(date(2026, 9, 1), 5), KneePainNote(date(2026, 11, 10), 3)]
+    notes = [knee_pain(date(2026, 9, 1), 5), knee_pain(date(2026, 11, 10), 3)]
     report = build_weekly_report(
         activities, settings=settings, week_ending=RACE_WEEK, knee_notes=notes
     )
@@ -239,7 +239,7 @@ def test_taper_flags_rendered_with_citations(race_report: WeeklyReport) -> None:
 def test_report_command_writes_and_cleans_taper_chart(
     race_home: Path, tmp_path: Path
 ) -> None:
-    add_knee_pain(race_home, date(2026, 11, 12), 4)
+    add_note(race_home, knee_pain(date(2026, 11, 12), 4), today=date(2026, 11, 12))
     out = tmp_path / "rep"
     args = ["--home", str(race_home), "report", "--out", str(out)]
     result = CliRunner().invoke(cli, [*args, "--as-of", "2026-11-15"])

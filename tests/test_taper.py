@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from kneeload.analysis.knee import taper_knee_advice
 from kneeload.analysis.taper import (
     parse_race_distance,
     robust_baseline,
@@ -23,7 +24,7 @@ from kneeload.analysis.taper import (
 )
 from kneeload.cli import cli
 from kneeload.config import AthleteSettings, Settings
-from kneeload.notes import add_knee_pain, latest_knee_pain, load_knee_pain
+from kneeload.notes import knee_pain
 
 RACE = date(2026, 11, 15)
 SETTINGS = Settings(athlete=AthleteSettings(hr_max=190.0, hr_rest=50.0))
@@ -251,19 +252,21 @@ def test_parse_race_distance_rejects_nonsense() -> None:
         parse_race_distance("ultra-ish")
 
 
-def test_knee_pain_notes_round_trip(tmp_path: Path) -> None:
-    add_knee_pain(tmp_path, date(2026, 11, 2), 3)
-    add_knee_pain(tmp_path, date(2026, 11, 2), 4)  # replaces the same day
-    add_knee_pain(tmp_path, date(2026, 10, 1), 6)
-    notes = load_knee_pain(tmp_path)
-    assert [(n.day, n.score) for n in notes] == [
-        (date(2026, 10, 1), 6),
-        (date(2026, 11, 2), 4),
-    ]
-    inside = latest_knee_pain(notes, start=date(2026, 10, 25), end=date(2026, 11, 5))
-    assert inside is not None and inside.score == 4
-    with pytest.raises(ValueError):
-        add_knee_pain(tmp_path, date(2026, 11, 3), 11)
+def test_taper_knee_advice_asks_the_knee_window() -> None:
+    # the knee module's one window (28 days, RULES §12); race week adds §13
+    race = date(2026, 11, 15)
+    notes = [knee_pain(date(2026, 10, 1), 6), knee_pain(date(2026, 11, 2), 3)]
+    advice = taper_knee_advice(notes, as_of=date(2026, 11, 5), race_date=race)
+    assert advice is not None and advice.note.score == 3 and not advice.race_week
+    assert "40-60% of your normal mileage" not in advice.message
+    week = taper_knee_advice(notes, as_of=date(2026, 11, 8), race_date=race)
+    assert week is not None and week.race_week  # D-7: race week
+    assert "40-60% of your normal mileage" in week.message
+    assert "elliptical" in week.message and "water running" in week.message
+    # 2 Nov + 27 days = 29 Nov is the last day it counts, but advice ends at D
+    assert taper_knee_advice(notes, as_of=date(2026, 11, 16), race_date=race) is None
+    only_old = notes[:1]  # 1 Oct is 36 days before 5 Nov: outside the window
+    assert taper_knee_advice(only_old, as_of=date(2026, 11, 5), race_date=race) is None
 
 
 # --- command line -----------------------------------------------------------
@@ -353,9 +356,9 @@ def test_cli_human_output_ten_days_out_with_knee_pain(sample_home: Path) -> None
         result = CliRunner().invoke(
             cli, [*args, "--as-of", "2026-11-05", "--knee-pain", "3"]
         )
-        assert (sample_home / "notes.json").exists()
+        assert (sample_home / "notes.db").exists()
     finally:
-        (sample_home / "notes.json").unlink(missing_ok=True)
+        (sample_home / "notes.db").unlink(missing_ok=True)
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Baseline (weeks -7 to -4)" in out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from kneeload.analysis.evidence import (
     Evidence,
     Flag,
 )
+from kneeload.analysis.knee import KNEE_WINDOW_DAYS, knee_pain_noted
 from kneeload.analysis.load import heart_rate_profile, load_rows
 from kneeload.analysis.registry import (
     CLINICIAN_TEXT,
@@ -111,16 +112,13 @@ def _load_summary(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-#: How far back a knee-pain note counts for ``check``.
-KNEE_PAIN_DAYS = 14
+#: How far back a knee-pain note counts (one window: kneeload.analysis.knee).
+KNEE_PAIN_DAYS = KNEE_WINDOW_DAYS
 
 
 def knee_pain_score(notes: Iterable[Any], as_of: date) -> int | None:
-    """The knee-pain score (1-10) in force on ``as_of``: the latest note of 14 days."""
-    from kneeload.notes import latest_knee_pain
-
-    start = as_of - timedelta(days=KNEE_PAIN_DAYS - 1)
-    note = latest_knee_pain(list(notes), start=start, end=as_of)
+    """The knee-pain score (1-10) noted on ``as_of``: asks the knee module (§12)."""
+    note = knee_pain_noted(list(notes), as_of)
     return None if note is None else note.score
 
 

@@ -17,9 +17,8 @@ The texts (routine, warm-ups, advice) live in :mod:`kneeload.analysis.knee_text`
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ import pandas as pd
 
 from kneeload.analysis import knee_text as txt
 from kneeload.analysis.evidence import Evidence, Flag
+from kneeload.analysis.load import load_rows
 from kneeload.notes import Note
 
 #: Knee pain counts for this many days ending the evaluation day (RULES §12, §13).
@@ -142,13 +142,6 @@ class RunPain:
         if self.morning <= self.pain:
             return text + ", not worse next morning"
         return text + f", worse next morning ({self.morning}/10)"
-
-
-def load_rows(activities: pd.DataFrame) -> pd.DataFrame:
-    """The activities that count for load (``in_load`` when the store has it)."""
-    if "in_load" in activities:
-        return activities[activities["in_load"].fillna(False).astype(bool).to_numpy()]
-    return activities
 
 
 def running(activities: pd.DataFrame, *, start: date, end: date) -> pd.DataFrame:
@@ -379,27 +372,20 @@ def shoe_context(flag: Flag, pairs: Sequence[ShoePair]) -> str | None:
     return f"You also started running in {named}."
 
 
-def with_context(flag: Flag, line: str) -> Flag:
-    """The flag with one more context line (the Flag ``context`` hook)."""
-    context = tuple(getattr(flag, "context", ()))
-    if line in context:
-        return flag
-    return dataclasses.replace(flag, context=(*context, line))  # type: ignore[call-arg]
+def shoe_hook(
+    activities: pd.DataFrame, notes: Sequence[Note], as_of: date
+) -> Callable[[Flag], list[str]]:
+    """A registry context hook: the new-shoes line for spikes and ramps (§14).
 
-
-def with_shoe_context(
-    flags: Sequence[Flag], activities: pd.DataFrame, notes: Sequence[Note],
-    as_of: date,
-) -> list[Flag]:  # fmt: skip
-    """Flags with the new-shoes line added to spikes and ramps (RULES §14)."""
-    if not any(f.rule in SHOE_RULES for f in flags):
-        return list(flags)
+    Pass it to ``check(..., context_hooks=[...])``; it adds to ``Flag.context``.
+    """
     pairs = shoe_pairs(activities, notes, as_of)
-    out = []
-    for flag in flags:
+
+    def hook(flag: Flag) -> list[str]:
         line = shoe_context(flag, pairs)
-        out.append(with_context(flag, line) if line else flag)
-    return out
+        return [line] if line else []
+
+    return hook
 
 
 # --- surface ----------------------------------------------------------------

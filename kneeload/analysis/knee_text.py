@@ -131,8 +131,8 @@ _PRE_RUN: dict[int, list[str]] = {
 }
 _LOAD: dict[int, list[str]] = {
     1: [
-        "cross-training: swimming, cycling (not automatically knee-safe) or the "
-        "elliptical",
+        "cross-training: swimming, cycling (not automatically easy on the knee) "
+        "or the elliptical",
         "walking or walk/jog, durations agreed with your physio/PT",
     ],
     2: [
@@ -212,8 +212,8 @@ RACE_WEEK_ADVICE = (
     "In race week with knee pain, physical therapists recommend running about "
     "40-60% of your normal mileage, foam rolling and the dynamic warm-ups before "
     "each run, and knee-friendlier options to keep moving: water running, "
-    "swimming, cycling (not automatically knee-safe: kneecap pain is common in "
-    "cyclists too) and the elliptical."
+    "swimming, cycling (not automatically easy on the knee: kneecap pain is "
+    "common in cyclists too) and the elliptical."
 )
 
 
@@ -224,3 +224,28 @@ def taper_advice_text(note: Note, *, race_week: bool) -> str:
     if race_week:
         parts.append(RACE_WEEK_ADVICE)
     return " ".join(parts)
+
+
+#: The seed guide's words for each stage (RULES §12).
+STAGE_WORDS: dict[int, str] = {
+    1: "I have not been running, or I've been running a little bit with pain",
+    2: "I can run for 15-20 min with minimal or manageable discomfort",
+    3: "I can run 30+ min with minimal to no discomfort",
+}
+WHEN_WORDS: dict[str, str] = {
+    "during": "during",
+    "after": "after",
+    "next-morning": "next morning",
+    "rest": "at rest",
+}
+
+
+def pain_words(note: Note) -> str:
+    """E.g. 'after 5/10 (left; stairs, downhill)' or the text of a text note."""
+    if note.kind == "text":
+        return f'"{note.text}"'
+    text = f"{WHEN_WORDS.get(note.when or '', note.when or '')} {note.score}/10"
+    extra = [note.side] if note.side else []
+    if note.aggravated_by:
+        extra.append(", ".join(note.aggravated_by))
+    return text + (f" ({'; '.join(s for s in extra if s)})" if extra else "")

@@ -5,8 +5,8 @@ Kept apart from the CLI module so the report can import it without the click gro
 
 from __future__ import annotations
 
+from kneeload.analysis.knee_text import KneeAdvice
 from kneeload.analysis.taper import TaperResult, TaperWeek
-from kneeload.notes import KneeAdvice
 from kneeload.units import per_unit_m
 
 _VERDICT_TEXT = {

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from kneeload.config import Settings
     from kneeload.ingest import IngestReport
-    from kneeload.notes import KneePainNote
+    from kneeload.notes import Note
     from kneeload.store import FileRecord, Store
 
 
@@ -174,21 +174,21 @@ def load_activities(obj: Context) -> pd.DataFrame:
         history.close()
 
 
-def knee_notes(obj: Context, *, strict: bool) -> list[KneePainNote]:
-    """The knee-pain notes of the home folder: the one policy for a damaged file.
+def knee_notes(obj: Context, *, strict: bool) -> list[Note]:
+    """The notes of the home folder (notes.db): the one policy for a damaged file.
 
     ``strict`` (commands whose purpose is the notes): one-line error, exit 1.
     Otherwise (check, report, taper advice): warn once on stderr and go on
     without notes.
     """
-    from kneeload.notes import load_knee_pain
+    from kneeload.notes import list_notes
 
     try:
-        return list(load_knee_pain(obj.home))
+        return list_notes(obj.home)
     except (KneeloadError, OSError) as exc:
         if strict:
             raise click.ClickException(str(exc)) from exc
-        warn(f"warning: knee-pain notes ignored: {exc}")
+        warn(f"warning: notes ignored: {exc}")
         return []
 
 

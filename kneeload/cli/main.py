@@ -18,7 +18,7 @@ from kneeload.cli.analysis import cadence, check
 from kneeload.cli.config import config
 from kneeload.cli.context import Context, warn
 from kneeload.cli.ingest import activities, ingest
-from kneeload.cli.notes import note
+from kneeload.cli.notes import knee, note, notes
 from kneeload.cli.report import report
 from kneeload.cli.taper import taper
 
@@ -70,6 +70,8 @@ cli.add_command(cadence)
 cli.add_command(taper)
 cli.add_command(report)
 cli.add_command(note)
+cli.add_command(notes)
+cli.add_command(knee)
 cli.add_command(config)
 
 

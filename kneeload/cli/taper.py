@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,8 +20,8 @@ from kneeload.cli.context import (
 from kneeload.errors import KneeloadError
 
 if TYPE_CHECKING:  # the analysis imports pandas: keep `kneeload --help` fast
+    from kneeload.analysis.knee_text import KneeAdvice
     from kneeload.analysis.taper import TaperResult
-    from kneeload.notes import KneeAdvice
 
 
 @click.command()
@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the analysis imports pandas: keep `kneeload --help` fast
     "--knee-pain",
     type=click.IntRange(0, 10),
     metavar="0-10",
-    help="Note today's (--as-of) knee pain; it stays in notes.json in the home.",
+    help="Note knee pain on --as-of (after running); it stays in the diary.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @pass_ctx
@@ -98,20 +98,20 @@ def _distance(text: str | None) -> float:
 def _knee_advice(
     obj: Context, score: int | None, day: date, race: date
 ) -> KneeAdvice | None:
-    """Record a new note if given, then advice for the latest pain in the window."""
-    from kneeload.notes import add_knee_pain, knee_taper_advice, latest_knee_pain
+    """Record a new note if given, then the knee module's taper advice (§7, §13)."""
+    from kneeload.analysis.knee import taper_knee_advice
+    from kneeload.notes import add_note, knee_pain
 
     if score is not None:  # writing a note is this option's purpose: errors stop
         try:
-            add_knee_pain(obj.home, day, score)
+            add_note(obj.home, knee_pain(day, score), today=date.today())
+        except ValueError as exc:  # a future --as-of: a note cannot be dated there
+            raise click.BadParameter(str(exc), param_hint="--as-of") from exc
         except (KneeloadError, OSError) as exc:
             raise click.ClickException(str(exc)) from exc
         warn(f"noted knee pain {score}/10 on {day.isoformat()}")
     notes = knee_notes(obj, strict=score is not None)
-    if day > race:
-        return None  # taper advice ends with the race
-    note = latest_knee_pain(notes, start=race - timedelta(days=21), end=day)
-    return knee_taper_advice(note) if note else None
+    return taper_knee_advice(notes, as_of=day, race_date=race)
 
 
 def taper_json(result: TaperResult, advice: KneeAdvice | None) -> dict[str, Any]:

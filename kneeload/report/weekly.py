@@ -28,6 +28,8 @@ from kneeload.analysis.check import (
 from kneeload.analysis.daily import daily_series, running_mask
 from kneeload.analysis.dates import in_window, last_days, local_days
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
+from kneeload.analysis.knee import shoe_hook, taper_knee_advice
+from kneeload.analysis.knee_text import KneeAdvice
 from kneeload.analysis.load import load_rows
 from kneeload.analysis.registry import (
     DESCENT_RAMP,
@@ -44,12 +46,7 @@ from kneeload.analysis.taper import (
     taper_report_due,
 )
 from kneeload.config import Settings, Thresholds
-from kneeload.notes import (
-    KneeAdvice,
-    KneePainNote,
-    knee_taper_advice,
-    latest_knee_pain,
-)
+from kneeload.notes import Note
 from kneeload.units import weekly_text
 
 CHART_WEEKS = 16
@@ -126,7 +123,7 @@ def build_weekly_report(
     settings: Settings,
     week_ending: date,
     problems: pd.DataFrame | Iterable[tuple[str, str, str]] = (),
-    knee_notes: Sequence[KneePainNote] = (),
+    knee_notes: Sequence[Note] = (),
 ) -> WeeklyReport:
     """Assemble the report for the 7 days ending ``week_ending`` (usually a Sunday).
 
@@ -139,6 +136,7 @@ def build_weekly_report(
         settings=settings,
         as_of=week_ending,
         knee_pain=knee_pain_score(knee_notes, week_ending),
+        context_hooks=[shoe_hook(activities, knee_notes, week_ending)],
     )
     cadence = cadence_advice(activities, settings=settings, as_of=week_ending)
     weeks = weekly_table(activities, settings=settings, week_ending=week_ending)
@@ -176,7 +174,7 @@ def taper_part(
     *,
     settings: Settings,
     week_ending: date,
-    knee_notes: Sequence[KneePainNote] = (),
+    knee_notes: Sequence[Note] = (),
 ) -> tuple[TaperResult | None, KneeAdvice | None, list[str]]:
     """The taper check, knee advice and notes when the taper is due (RULES §7)."""
     race = settings.athlete.race_date
@@ -196,11 +194,8 @@ def taper_part(
         as_of=week_ending,
         race_distance_m=distance,
     )
-    start = min(race - timedelta(days=21), week_ending - timedelta(days=6))
-    note = None  # taper advice ends with the race
-    if week_ending <= race:
-        note = latest_knee_pain(list(knee_notes), start=start, end=week_ending)
-    return result, (knee_taper_advice(note) if note else None), notes
+    advice = taper_knee_advice(knee_notes, as_of=week_ending, race_date=race)
+    return result, advice, notes
 
 
 def _in_week(activities: pd.DataFrame, week_ending: date) -> pd.DataFrame:

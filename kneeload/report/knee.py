@@ -1,0 +1,290 @@
+"""The knee section of the weekly report and ``knee.png`` (RULES §12-14).
+
+``build_knee_section`` returns None unless knee pain was noted in the last 28
+days. The text and HTML renderers here are used by ``kneeload knee`` and by the
+report; the HTML uses inline styles only (email-safe). ``plot_knee`` draws daily
+pain (one marker shape per *when*) over daily running distance and descent for 8
+weeks, sized for a phone: a 4.8 in figure at 150 dpi is 720 px, shown at
+360-400 CSS px on a 2x screen, so 12 pt text stays above 11 CSS px.
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+
+from kneeload.analysis import knee_text as txt
+from kneeload.analysis.evidence import Flag
+from kneeload.analysis.knee import (
+    KneePage,
+    PainLogDay,
+    build_knee_page,
+    knee_pain_noted,
+    running,
+)
+from kneeload.config import Settings
+from kneeload.notes import Note
+from kneeload.units import per_unit_m
+
+CHART_DAYS = 56  # 8 weeks
+#: Marker and colour per *when* (Okabe-Ito; shape carries the meaning too).
+WHEN_STYLE: dict[str, tuple[str, str]] = {
+    "during": ("o", "#D55E00"),  # vermillion circle
+    "after": ("D", "#CC79A7"),  # purple diamond
+    "next-morning": ("^", "#0072B2"),  # blue triangle
+    "rest": ("s", "#000000"),  # black square
+}
+KM_COLOUR = "#56B4E9"  # sky
+DESCENT_COLOUR = "#009E73"  # green
+CHART_TITLE = "Knee pain over your running: does it follow long or hilly days?"
+
+
+@dataclass(frozen=True)
+class KneeSection:
+    """What the report shows about the knee for one week."""
+
+    page: KneePage
+    week_start: date
+    daily: pd.DataFrame = field(repr=False)  # index day: run_km, descent_m
+    pains: pd.DataFrame = field(repr=False)  # day, score, when
+
+    @property
+    def week_log(self) -> list[PainLogDay]:
+        """The pain log of the report week."""
+        return [p for p in self.page.pain_log if p.day >= self.week_start]
+
+
+def build_knee_section(
+    activities: pd.DataFrame, notes: Sequence[Note], *, settings: Settings,
+    week_ending: date,
+) -> KneeSection | None:  # fmt: skip
+    """The knee section, or None when no knee pain was noted in the last 28 days."""
+    if knee_pain_noted(notes, week_ending) is None:
+        return None
+    page = build_knee_page(
+        activities, notes, as_of=week_ending, sex=settings.athlete.sex
+    )
+    start = week_ending - timedelta(days=CHART_DAYS - 1)
+    return KneeSection(
+        page=page,
+        week_start=week_ending - timedelta(days=6),
+        daily=chart_daily(activities, start=start, end=week_ending),
+        pains=chart_pains(notes, start=start, end=week_ending),
+    )
+
+
+def chart_daily(activities: pd.DataFrame, *, start: date, end: date) -> pd.DataFrame:
+    """Daily running km and descent (m), every day of ``start`` … ``end``."""
+    index = pd.date_range(start, end, freq="D", name="day")
+    runs = running(activities, start=start, end=end)
+    if runs.empty:
+        return pd.DataFrame(0.0, index=index, columns=["run_km", "descent_m"])
+    frame = pd.DataFrame(
+        {
+            "day": pd.to_datetime(runs["local_date"]).dt.normalize().to_numpy(),
+            "run_km": pd.to_numeric(runs["distance_m"], errors="coerce").fillna(0.0)
+            .to_numpy() / 1000.0,
+            "descent_m": pd.to_numeric(runs["descent_m"], errors="coerce")
+            .fillna(0.0).to_numpy(),
+        }
+    )  # fmt: skip
+    return frame.groupby("day").sum().reindex(index, fill_value=0.0).astype(float)
+
+
+def chart_pains(notes: Sequence[Note], *, start: date, end: date) -> pd.DataFrame:
+    """One row per knee-pain note of ``start`` … ``end``: day, score, when."""
+    rows = [
+        {"day": pd.Timestamp(n.day), "score": float(n.score or 0), "when": n.when}
+        for n in notes
+        if n.kind == "knee_pain" and start <= n.day <= end
+    ]
+    return pd.DataFrame(rows, columns=["day", "score", "when"])
+
+
+def warm_up_due(flags: Sequence[Flag], *, in_taper: bool) -> bool:
+    """True when any caution or warning fired or the taper window is on (§13)."""
+    return in_taper or any(f.severity in ("caution", "warning") for f in flags)
+
+
+def warm_up_lines(sex: str | None = None) -> list[str]:
+    """The warm-up and cool-down content on its own (RULES §13)."""
+    routine = txt.routine(None, sex=sex)
+    return [
+        "Before you run, physical therapists recommend "
+        + routine["warm_up"][0]
+        + "; then the six dynamic warm-ups: "
+        + ", ".join(txt.WARM_UPS)
+        + ".",
+        *(line[:1].upper() + line[1:] + "." for line in routine["warm_up"][7:]),
+        routine["cool_down"][0][:1].upper() + routine["cool_down"][0][1:] + ".",
+    ]
+
+
+# --- text -------------------------------------------------------------------
+
+
+def _run(day: PainLogDay, units: str) -> str:
+    if not day.run_km:
+        return "no run"
+    dist = day.run_km * 1000.0 / per_unit_m(units)
+    return f"{dist:.1f} {units}, {day.run_min:.0f} min"
+
+
+def pain_log_lines(log: Sequence[PainLogDay], units: str) -> list[str]:
+    """One line per day: the day's running, then its notes."""
+    by_day: dict[date, list[PainLogDay]] = {}
+    for item in log:
+        by_day.setdefault(item.day, []).append(item)
+    return [
+        f"{day:%a %d %b}: {_run(items[0], units)} — "
+        + "; ".join(txt.pain_words(i.note) for i in items)
+        for day, items in by_day.items()
+    ]
+
+
+def _stage_line(page: KneePage) -> str:
+    s = page.stage.stage
+    if s is None:
+        return "Stage: none (no knee pain noted in the last 28 days)."
+    return f'Stage {s} of 3 — "{txt.STAGE_WORDS[s]}".'
+
+
+def knee_lines(page: KneePage, *, units: str, log: Sequence[PainLogDay]) -> list[str]:
+    """The knee page as paragraphs of plain text (stage, log, routine, shoes)."""
+    r = page.routine
+    out = [page.clinician] if page.clinician else []
+    out += [_stage_line(page), f"Why: {page.stage.reason}."]
+    if page.stage.next_step:
+        out.append(f"Next step: {page.stage.next_step}")
+    out.append("Pain log:")
+    out += ["  " + line for line in pain_log_lines(log, units)] or ["  no notes"]
+    out.append("Before you run: " + "; ".join(r["pre_run"]) + ".")
+    out.append(
+        f"Dynamic warm-up: {r['warm_up'][0]}; then " + ", ".join(r["warm_up"][1:7])
+        + "." + "".join(f" {x[:1].upper()}{x[1:]}." for x in r["warm_up"][7:])
+    )  # fmt: skip
+    out.append("Cool-down: " + r["cool_down"][0] + ".")
+    if r["load"]:
+        out.append("Load: " + "; ".join(r["load"]) + ".")
+    out.append(txt.strength_text(page.strength_per_week) + " " + txt.STRENGTH_TEXT)
+    for pair in page.shoes:
+        dist = pair.distance_m / per_unit_m(units)
+        out.append(
+            f"Shoes: {pair.name}, since {pair.since.isoformat()}: {dist:.1f} {units} "
+            f"in {pair.runs} run{'s' if pair.runs != 1 else ''}."
+        )
+    out += [f"Change: {c.day.isoformat()}, {c.text}." for c in page.changes]
+    out += [line[:1].upper() + line[1:] + "." for line in page.pain_load[:-1]]
+    out += page.pain_load[-1:]
+    return out
+
+
+def render_knee_page(page: KneePage, *, units: str = "km") -> str:
+    """The human output of ``kneeload knee``."""
+    lines = [f"kneeload knee — as of {page.as_of.isoformat()}", ""]
+    for para in knee_lines(page, units=units, log=page.pain_log):
+        indent = "    " if para.startswith("  ") else ""
+        lines += textwrap.wrap(para, 88, subsequent_indent=indent + "  ") or [""]
+    lines.append("")
+    lines += [f"  - {e.citation} (grade {e.grade})" for e in page.evidence]
+    return "\n".join(lines)
+
+
+def render_knee_text(section: KneeSection, *, units: str = "km") -> list[str]:
+    """The report's knee section as text lines (the week's pain log)."""
+    out = ["Your knee", ""]
+    for para in knee_lines(section.page, units=units, log=section.week_log):
+        out += textwrap.wrap(para, 78, subsequent_indent="    ") or [""]
+    return out
+
+
+# --- HTML (inline styles only) ----------------------------------------------
+
+_P = 'style="margin:0 0 8px 0;line-height:1.45;word-break:break-word"'
+_H = 'style="margin:20px 0 8px 0;font-size:18px"'
+
+
+def render_knee_html(
+    section: KneeSection, *, units: str = "km", chart: str = ""
+) -> str:
+    """The report's knee section as email-safe HTML; ``chart`` is the <img> tag."""
+    page = section.page
+    paras = knee_lines(page, units=units, log=section.week_log)
+    body = []
+    for para in paras:
+        text = html.escape(para)
+        if para == page.clinician:
+            text = f"<strong>&#9888; {text}</strong>"  # an icon and words, not colour
+        body.append(f"<p {_P}>{text}</p>")
+    return f"<h2 {_H}>Your knee</h2>" + "".join(body) + chart
+
+
+# --- knee.png ---------------------------------------------------------------
+
+
+def plot_knee(
+    top: Any, bottom: Any, section: KneeSection, *, units: str = "km"
+) -> list[Any]:
+    """Daily pain by *when* on ``top``; daily distance and descent on ``bottom``."""
+    drawn: list[Any] = []
+    pains = section.pains
+    for when, (marker, colour) in WHEN_STYLE.items():
+        part = pains[pains["when"] == when]
+        if len(part):
+            drawn.append(top.scatter(part["day"], part["score"], marker=marker,
+                                     s=60, color=colour, zorder=3,
+                                     label=txt.WHEN_WORDS[when]))  # fmt: skip
+    top.set_ylim(-0.5, 10.5)
+    top.set_yticks([0, 2, 5, 10])
+    top.axhline(2, color="#777777", lw=1, ls=":")  # 'minimal' pain (§12)
+    top.set_ylabel("pain /10")
+    top.legend(loc="upper left", ncol=2, fontsize=12, handletextpad=0.2,
+               columnspacing=0.8, borderaxespad=0.2)  # fmt: skip
+    daily = section.daily
+    f = per_unit_m(units) / 1000.0
+    drawn.append(bottom.bar(daily.index, daily["run_km"] / f, width=0.8,
+                            color=KM_COLOUR, label=f"{units} run"))  # fmt: skip
+    bottom.set_ylabel(units)
+    twin = bottom.twinx()
+    drawn += twin.plot(daily.index, daily["descent_m"], color=DESCENT_COLOUR, lw=0,
+                       marker="_", ms=12, mew=3, label="descent (m)")  # fmt: skip
+    twin.set_ylabel("descent m", color=DESCENT_COLOUR)
+    twin.set_ylim(0, max(100.0, float(daily["descent_m"].max()) * 1.2))
+    bottom.set_ylim(0, max(5.0, float((daily["run_km"] / f).max()) * 1.25))
+    return drawn
+
+
+def knee_png(section: KneeSection, *, units: str = "km") -> bytes:
+    """``knee.png``: the pain-against-load chart, 8 weeks, phone width."""
+    import matplotlib
+    import matplotlib.dates as mdates
+
+    from kneeload.report.charts import figure_to_png
+
+    style: Any = {"font.size": 12, "axes.titlesize": 13, "axes.titleweight": "bold",
+             "axes.spines.top": False, "legend.frameon": False,
+             "xtick.labelsize": 12, "ytick.labelsize": 12}  # fmt: skip
+    with matplotlib.rc_context(style):
+        fig, (top, bottom) = _figure()
+        plot_knee(top, bottom, section, units=units)
+        top.set_title(textwrap.fill(CHART_TITLE, 44), loc="left")
+        bottom.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO,
+                                                             interval=2))  # fmt: skip
+        bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+        return figure_to_png(fig)
+
+
+def _figure() -> tuple[Any, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.8, 5.4), dpi=150, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    return fig, axes
