@@ -1,0 +1,207 @@
+"""Whole-account exports as people download them: Garmin Connect, Strava, Apple Health.
+
+``kneeload.io.sources`` calls ``detect`` (registered on import) with every folder
+and archive tree it walks (PROTOCOL contract 6). An export is recognised by its
+marker files, never by the name of the folder or zip:
+
+* **Strava**: ``activities.csv`` (its rows name files under ``activities/``);
+* **Garmin Connect**: ``*_summarizedActivities.json`` or a ``DI_CONNECT/`` folder;
+* **Apple Health**: an ``export.xml`` that starts as Apple's ``HealthData``.
+
+The detection adds the export's metadata (name, gear, RPE, sport) to the sources
+it joins, leaves out silently the files that are not activities (Garmin
+wellness/sleep/profile folders, Strava routes, Apple route GPX files, which are
+read with their workout), and for Apple adds one source whose own parser streams
+``export.xml`` into one activity per workout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+from typing import Any
+
+from kneeload.errors import ActivityFileError, NotAnActivityError
+from kneeload.io.exports import apple, garmin, strava
+from kneeload.io.sources import (
+    ArchiveTree,
+    Detection,
+    Source,
+    TreeEntry,
+    is_activity_name,
+    register_export_detector,
+)
+from kneeload.schema import RawActivity
+
+#: The parser hook of the Apple ``export.xml`` source ("module:function").
+APPLE_PARSER = "kneeload.io.exports:parse_export"
+FIT_HEAD_BYTES = 4096
+
+
+@register_export_detector
+def detect(tree: ArchiveTree) -> Detection | None:
+    """Recognise the exports inside one folder or archive tree (None: none there)."""
+    found = Detection()
+    hit = False
+    for finder in (_strava, _garmin, _apple):
+        hit = finder(tree, found) or hit
+    return found if hit else None
+
+
+def _activity_entries(tree: ArchiveTree) -> list[TreeEntry]:
+    return [
+        e
+        for e in tree.entries
+        if is_activity_name(e.source.member or e.name)
+        and not e.name.lower().endswith(".zip")
+    ]
+
+
+def _dir(name: str) -> str:
+    """The folder part of a tree name, "" or ending with "/"."""
+    head = posixpath.dirname(name.rsplit("!", 1)[-1])
+    prefix = name.rsplit("!", 1)[0] + "!" if "!" in name else ""
+    return f"{prefix}{head}/" if head else prefix
+
+
+def _label(tree: ArchiveTree, name: str) -> str:
+    """How a file of the tree that is not there would be named."""
+    if tree.kind == "folder":
+        return posixpath.join(tree.root, name)
+    return f"{tree.root}!{name}"
+
+
+# ------------------------------------------------------------------ Strava
+
+
+def _strava(tree: ArchiveTree, found: Detection) -> bool:
+    csvs = [
+        e for e in tree.entries if e.name.rsplit("/", 1)[-1].lower() == strava.CSV_NAME
+    ]
+    if not csvs:
+        return False
+    entries = _activity_entries(tree)
+    by_name = {e.name: e for e in entries}
+    by_lower = {e.name.lower(): e for e in entries}
+    for csv_entry in csvs:
+        root = _dir(csv_entry.name)
+        try:
+            rows = strava.read_activities_csv(csv_entry.source.read())
+        except ActivityFileError as exc:
+            found.problems.append(exc)
+            continue
+        for row in rows:
+            name = root + row.filename
+            entry = by_name.get(name) or by_lower.get(name.lower())
+            if entry is None:
+                what = f"activity {row.activity_id}" + (
+                    f" '{row.name}'" if row.name else ""
+                )
+                found.problems.append(
+                    NotAnActivityError(
+                        _label(tree, name),
+                        f"listed in activities.csv ({what}) but not in the export",
+                    )
+                )
+                continue
+            found.meta[entry.key] = row.meta()
+        for e in entries:
+            rel = e.name[len(root) :] if e.name.startswith(root) else ""
+            if rel.lower().startswith(strava.NON_ACTIVITY_FOLDERS):
+                found.quiet.add(e.key)
+    return True
+
+
+# ------------------------------------------------------------------ Garmin
+
+
+def _garmin(tree: ArchiveTree, found: Detection) -> bool:
+    summaries = [e for e in tree.entries if garmin.is_summary_name(e.name)]
+    if not summaries and not any("di_connect/" in e.name.lower() for e in tree.entries):
+        return False
+    activities: list[garmin.GarminActivity] = []
+    for entry in summaries:
+        try:
+            activities += garmin.read_summaries(entry.source.read())
+        except ActivityFileError as exc:
+            found.problems.append(exc)
+    by_id = {a.activity_id: a for a in activities}
+    for entry in _activity_entries(tree):
+        if garmin.is_non_activity(entry.name):
+            found.quiet.add(entry.key)
+            continue
+        if not activities or entry.key in found.meta:
+            continue
+        match = next(
+            (by_id[i] for i in garmin.ids_in_name(entry.name) if i in by_id), None
+        )
+        if match is None and (entry.source.member or entry.name).lower().endswith(
+            ".fit"
+        ):
+            match = garmin.match_by_start(_fit_start(entry.source), activities)
+        if match is not None:
+            found.meta[entry.key] = match.meta()
+    return True
+
+
+def _fit_start(source: Source) -> float | None:
+    try:
+        with source.open() as fh:
+            head = fh.read(FIT_HEAD_BYTES)
+    except (ActivityFileError, OSError):
+        return None
+    return garmin.fit_time_created(head)
+
+
+# ------------------------------------------------------------------ Apple
+
+
+def _apple(tree: ArchiveTree, found: Detection) -> bool:
+    hit = False
+    for entry in tree.entries:
+        if entry.name.rsplit("/", 1)[-1].rsplit("!", 1)[-1].lower() != "export.xml":
+            continue
+        try:
+            with entry.source.open() as fh:
+                head = fh.read(65536)
+        except (ActivityFileError, OSError):
+            continue
+        if not apple.looks_like_export_xml(head):
+            continue
+        hit = True
+        root = _dir(entry.name)
+        routes: dict[str, Source] = {}
+        for other in tree.entries:
+            if other.name.startswith(root) and other.name[
+                len(root) :
+            ].lower().startswith("workout-routes/"):
+                routes["/" + other.name[len(root) :]] = other.source
+                found.quiet.add(other.key)
+        meta: dict[str, Any] = {"apple_routes": routes}
+        found.sources.append(
+            dataclasses.replace(entry.source, parser=APPLE_PARSER, meta=meta)
+        )
+    return hit
+
+
+def parse_export(source: Source) -> list[RawActivity]:
+    """One RawActivity per running/walking/cycling/swimming workout in export.xml."""
+    routes: dict[str, Source] = dict((source.meta or {}).get("apple_routes", {}))
+    with source.open() as fh:
+        scan = apple.scan_export(fh, source.key)
+
+    def read_route(path: str) -> bytes | None:
+        route = routes.get(path) or routes.get("/" + path.lstrip("/"))
+        if route is None:
+            return None
+        try:
+            return route.read()
+        except ActivityFileError:
+            return None
+
+    out = [apple.to_activity(scan, w, read_route) for w in scan.workouts]
+    if not out:
+        raise NotAnActivityError(
+            source.key, "no running, walking, cycling or swimming workout in export.xml"
+        )
+    return out

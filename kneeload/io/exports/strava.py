@@ -1,0 +1,104 @@
+"""Strava bulk export: ``activities.csv`` joined to the files under ``activities/``.
+
+The real ``activities.csv`` repeats column names: two ``Elapsed Time``, two
+``Distance`` (display units first, SI later), two ``Max Heart Rate``, two
+``Relative Effort``, two ``Commute``. A dict reader would keep only the last of
+each, so rows are read by position: the first column of a name is the one used
+(``Activity Type``, ``Activity Name``, ``Activity Gear``, ``Filename``,
+``Perceived Exertion`` appear once). ``Filename`` (e.g. ``activities/4711.gpx.gz``)
+is relative to the folder holding the CSV.
+
+Per file, the export supplies: ``name`` (*Activity Name*), ``gear`` (*Activity
+Gear*, the shoes of a run), ``rpe`` (*Perceived Exertion*, CR-10, 1-10) and
+``export_sport`` (*Activity Type*), used only when the file names no sport of its
+own (RULES §1.4). Rows without a file (manual entries) carry no samples and are
+left out; a row whose file is not in the export is reported once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from kneeload.sport import sport_word
+
+CSV_NAME = "activities.csv"
+#: Folders of a Strava export that hold GPX/FIT files that are not activities.
+NON_ACTIVITY_FOLDERS = ("routes/", "segments/", "media/")
+
+
+@dataclass(frozen=True)
+class StravaRow:
+    """What ``activities.csv`` says about one activity file."""
+
+    activity_id: str
+    filename: str  # relative to the CSV's folder, "/"-separated
+    name: str | None
+    activity_type: str | None
+    gear: str | None
+    rpe: float | None
+    commute: bool
+
+    def meta(self) -> dict[str, object]:
+        """RawActivity fields for the file of this row."""
+        return {
+            "name": self.name,
+            "gear": self.gear,
+            "rpe": self.rpe,
+            "export_sport": sport_word(self.activity_type),
+        }
+
+
+def read_activities_csv(data: bytes) -> list[StravaRow]:
+    """Rows of a Strava ``activities.csv`` that name a file, read by column position."""
+    text = data.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header:
+        return []
+    col = _first_positions(header)
+    if "Filename" not in col:
+        return []
+    rows = []
+    for fields in reader:
+
+        def get(name: str, fields: list[str] = fields) -> str | None:
+            i = col.get(name)
+            value = fields[i].strip() if i is not None and i < len(fields) else ""
+            return value or None
+
+        filename = get("Filename")
+        if not filename:
+            continue  # a manual entry: no file, no samples
+        rows.append(
+            StravaRow(
+                activity_id=get("Activity ID") or "",
+                filename=filename.replace("\\", "/").lstrip("/"),
+                name=get("Activity Name"),
+                activity_type=get("Activity Type"),
+                gear=get("Activity Gear"),
+                rpe=_rpe(get("Perceived Exertion")),
+                commute=(get("Commute") or "").lower() in ("true", "1", "yes"),
+            )
+        )
+    return rows
+
+
+def _first_positions(header: list[str]) -> dict[str, int]:
+    """Column name -> position of its first occurrence."""
+    col: dict[str, int] = {}
+    for i, name in enumerate(header):
+        col.setdefault(name.strip(), i)
+    return col
+
+
+def _rpe(text: str | None) -> float | None:
+    """Perceived exertion on the CR-10 scale (1-10), else None."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 1.0 <= value <= 10.0 else None

@@ -1,0 +1,274 @@
+"""Whole-account exports: Strava bulk export, Garmin Connect archive, Apple Health.
+
+Each export is written by the test itself (``export_builders``: synthetic runs and
+small hand-written CSV/JSON/XML in the real layout). Expected values are hand
+computations there: HR each record held until the next (at most 10 s), cadence =
+the watch's steps in the span / moving minutes, distance in the export's unit.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from export_builders import (
+    apple_export,
+    garmin_archive,
+    run_totals,
+    strava_csv,
+    strava_files,
+    strava_row,
+    write_tree,
+    zip_bytes,
+)
+
+from kneeload.errors import CorruptFileError, UnsafeFileError
+from kneeload.ingest import ingest
+from kneeload.io.exports import apple, garmin, strava
+from kneeload.io.sources import iter_sources
+from kneeload.store import Store
+
+STRAVA_IDS = {4711: "Morning Run", 4712: "Tempo Tuesday", 4713: "Easy"}
+
+
+def _export(tmp_path: Path, files: dict[str, bytes], zipped: bool, name: str) -> Path:
+    if zipped:
+        path = tmp_path / f"{name}.zip"
+        path.write_bytes(zip_bytes(files))
+        return path
+    return write_tree(tmp_path / name, files)
+
+
+def _rows(store: Store) -> list[dict]:
+    return sorted(store.activity_rows(), key=lambda r: r["start_utc"])
+
+
+# ---- Strava ------------------------------------------------------------------
+
+
+def test_strava_csv_is_read_by_position_with_its_repeated_columns():
+    rows = [
+        strava_row(
+            **{
+                "Activity ID": "1",
+                "Activity Name": "Run, with a comma",
+                "Activity Type": "Run",
+                "Elapsed Time": "3600",
+                "Distance": "10.00",  # display units (km) ...
+                "Distance_si": "10000.0",  # ... and SI, later in the row
+                "Activity Gear": "Pegasus 40",
+                "Filename": "activities/1.gpx",
+                "Perceived Exertion": "7.0",
+                "Commute": "true",
+            }
+        ),
+        strava_row(**{"Activity ID": "2", "Perceived Exertion": "0"}),  # no file
+    ]
+    data = strava_csv(rows)
+    assert data.count(b"Distance") == 3  # two Distance columns + Grade Adjusted
+    (row,) = strava.read_activities_csv(data)
+    assert row.name == "Run, with a comma"
+    assert row.filename == "activities/1.gpx"
+    assert (row.gear, row.rpe, row.commute) == ("Pegasus 40", 7.0, True)
+    assert row.meta()["export_sport"] == "running"
+
+
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip", "folder"])
+def test_strava_export(tmp_path, zipped):
+    files, runs = strava_files(STRAVA_IDS)
+    path = _export(tmp_path, files, zipped, "export_12345")
+    problems: list = []
+    sources = {
+        s.key.rsplit("activities/", 1)[-1]: s for s in iter_sources([path], problems)
+    }
+    # routes/1.gpx (a planned route) and profile.csv are left out silently
+    assert sorted(sources) == ["4711.gpx", "4712.fit.gz", "4713.gpx"]
+    assert sources["4711.gpx"].meta == {
+        "name": "Morning Run",
+        "gear": "Pegasus 40",
+        "rpe": 6.0,
+        "export_sport": "running",
+    }
+    assert sources["4712.fit.gz"].meta["rpe"] is None
+    # the row whose file is missing is listed once; the manual entry not at all
+    assert [(Path(p.path).name, p.reason) for p in problems] == [
+        (
+            "999.gpx",
+            "listed in activities.csv (activity 999 'Lost run') but not in the export",
+        )
+    ]
+    with Store(tmp_path / "k.db") as store:
+        report = ingest([path], store, workers=1)
+        assert report.ingested == 3 and not report.errors
+        assert [p for p, _ in report.skipped] == [problems[0].path]
+        rows = _rows(store)
+        for row, (activity_id, run) in zip(rows, runs.items(), strict=True):
+            tot = run_totals(run)
+            assert row["sport"] == "running", activity_id  # the GPX say nothing
+            assert row["distance_m"] == pytest.approx(tot["distance_m"], rel=0.01)
+            assert row["elapsed_s"] == pytest.approx(tot["elapsed_s"], abs=1)
+            assert row["cadence_spm"] == pytest.approx(
+                tot["avg_cadence_per_leg"] * 2, abs=3
+            )
+        gpx_row = rows[0]
+        if "sport_source" in gpx_row:  # store schema 3
+            assert gpx_row["sport_source"] == "export"
+        # re-ingest of the same export: nothing read again
+        again = ingest([path], store, workers=1)
+        assert (again.ingested, again.unchanged) == (0, 3)
+
+
+# ---- Garmin ------------------------------------------------------------------
+
+
+def test_garmin_summary_json_shapes():
+    data = (
+        b'[{"summarizedActivitiesExport": [{"activityId": 5.0, "name": "A", '
+        b'"activityType": {"typeKey": "road_biking"}, "startTimeGmt": 1.7e12}]}]'
+    )
+    (act,) = garmin.read_summaries(data)
+    assert (act.activity_id, act.name, act.start_utc) == ("5", "A", 1.7e9)
+    assert act.meta()["export_sport"] == "cycling"
+    assert garmin.read_summaries(b"not json") == []
+
+
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip", "folder"])
+def test_garmin_archive(tmp_path, zipped):
+    files, _ = garmin_archive()
+    path = _export(tmp_path, files, zipped, "garmin_export")
+    problems: list = []
+    sources = list(iter_sources([path], problems))
+    assert problems == []  # wellness, sleep, profile, metrics: silent
+    metas = {s.key.rsplit("!", 1)[-1].rsplit("/", 1)[-1]: s.meta for s in sources}
+    assert metas == {
+        # joined by the activity id in the file name
+        "runner@example.com_21000000001.fit": {
+            "name": "Lyon Long Run",
+            "export_sport": "running",
+        },
+        # joined by the FIT start (file_id.time_created), 3 s from the summary's
+        "morning_upload.fit": {"name": "Parc trail", "export_sport": "running"},
+    }
+    if zipped:  # the FIT files sit in a zip inside the zip
+        assert all(s.key.count("!") == 2 for s in sources)
+    with Store(tmp_path / "k.db") as store:
+        report = ingest([path], store, workers=1)
+        assert (report.ingested, report.errors, report.skipped) == (2, [], [])
+        rows = _rows(store)
+        assert [r["sport"] for r in rows] == ["running", "running"]
+        # the second FIT says "generic": the export's trail_running makes it a run
+        assert rows[1]["distance_m"] == pytest.approx(5000, abs=1)
+        if "sport_source" in rows[1]:
+            assert rows[1]["sport_source"] == "export"
+        again = ingest([path], store, workers=1)
+        assert (again.ingested, again.unchanged) == (0, 2)
+
+
+def test_fit_start_from_the_first_bytes():
+    files, runs = garmin_archive()
+    import zipfile
+
+    inner = zipfile.ZipFile(
+        io.BytesIO(
+            files["DI_CONNECT/DI-Connect-Uploaded-Files/UploadedFiles_0-_Part1.zip"]
+        )
+    )
+    head = inner.read("morning_upload.fit")[:4096]
+    assert garmin.fit_time_created(head) == runs["by_start"].start_s
+    assert garmin.fit_time_created(b"not a fit file at all") is None
+
+
+# ---- Apple Health --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip", "folder"])
+def test_apple_health_export(tmp_path, zipped):
+    files, expected = apple_export()
+    path = _export(tmp_path, files, zipped, "export")
+    if not zipped:
+        path = path / "apple_health_export"
+    problems: list = []
+    sources = list(iter_sources([path], problems))
+    assert problems == []
+    # one source: export.xml (its routes are read with their workouts)
+    assert [s.key.rsplit("/", 1)[-1] for s in sources] == ["export.xml"]
+    with Store(tmp_path / "k.db") as store:
+        report = ingest([path], store, workers=1)
+        assert (report.ingested, report.errors, report.skipped) == (3, [], [])
+        run, treadmill, ride = _rows(store)  # the yoga workout is not kept
+    for row, name in ((run, "run"), (treadmill, "treadmill"), (ride, "ride")):
+        exp = expected[name]
+        assert row["start_utc"] == exp["start"], name
+        assert row["elapsed_s"] == pytest.approx(exp["elapsed"], abs=1), name
+        assert row["distance_m"] == pytest.approx(exp["distance"], abs=1), name
+        assert row["utc_offset_s"] == 3600  # the +0100 of the dates
+    assert (run["sport"], run["sub_sport"]) == ("running", None)
+    assert (treadmill["sport"], treadmill["sub_sport"]) == ("running", "treadmill")
+    assert ride["sport"] == "cycling"
+    assert run["avg_hr"] == pytest.approx(expected["run"]["hr"], abs=2)
+    assert treadmill["avg_hr"] == pytest.approx(expected["treadmill"]["hr"], abs=2)
+    # only the watch's steps (the phone counted the same steps again)
+    assert run["cadence_spm"] == pytest.approx(expected["run"]["cadence"], abs=3)
+    assert treadmill["cadence_spm"] == pytest.approx(180, abs=3)
+    assert ride["cadence_spm"] is None and ride["avg_hr"] is None
+    # the route gives the descent (the simulated profile falls 40 + 30 m)
+    assert run["descent_m"] == pytest.approx(expected["run"]["descent"], abs=6)
+    assert treadmill["descent_m"] is None
+
+
+def test_apple_reingest_is_a_no_op(tmp_path):
+    files, _ = apple_export()
+    path = _export(tmp_path, files, True, "export")
+    with Store(tmp_path / "k.db") as store:
+        ingest([path], store, workers=1)
+        before = _rows(store)
+        again = ingest([path], store, workers=1)
+        assert (again.ingested, again.unchanged, again.errors) == (0, 1, [])
+        assert _rows(store) == before
+
+
+def _scan(xml: bytes) -> apple.ExportScan:
+    return apple.scan_export(io.BytesIO(xml), "export.xml")
+
+
+def test_apple_dtd_accepted_entities_refused():
+    files, _ = apple_export()
+    xml = files["apple_health_export/export.xml"]
+    assert b"<!ATTLIST Record" in xml
+    assert len(_scan(xml).workouts) == 3
+    bomb = xml.replace(
+        b"<!ELEMENT HealthData", b'<!ENTITY lol "lol"><!ELEMENT HealthData'
+    )
+    with pytest.raises(UnsafeFileError, match="entities"):
+        _scan(bomb)
+    external = xml.replace(
+        b"<!DOCTYPE HealthData [", b'<!DOCTYPE HealthData SYSTEM "x" ['
+    )
+    with pytest.raises(UnsafeFileError, match="external"):
+        _scan(external)
+    with pytest.raises(CorruptFileError, match="not an Apple Health"):
+        _scan(b'<?xml version="1.0"?><gpx></gpx>')
+
+
+def test_apple_scan_survives_block_boundaries(monkeypatch):
+    files, _ = apple_export()
+    xml = files["apple_health_export/export.xml"]
+    whole = _scan(xml)
+    monkeypatch.setattr(apple, "BLOCK_BYTES", 997)  # cuts through lines and workouts
+    small = _scan(xml)
+    assert [w.start_utc for w in small.workouts] == [
+        w.start_utc for w in whole.workouts
+    ]
+    assert np.array_equal(small.hr_time, whole.hr_time)
+    assert np.array_equal(small.step_count, whole.step_count)
+    assert whole.n_workouts_seen == 4  # yoga seen, not kept
+
+
+def test_apple_dates_vectorised_match_strptime():
+    dates = [b"2026-11-16 08:00:00 +0100", b"2024-02-29 23:59:59 -0530", b"1999-1-1"]
+    got = apple._epochs(dates)
+    assert got[0] == 1794812400.0
+    assert got[1] == apple._epoch_and_offset(dates[1])[0]
+    assert np.isnan(got[2])
