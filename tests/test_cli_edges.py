@@ -347,7 +347,7 @@ def test_damaged_notes_warn_in_check_and_stop_note(tmp_path: Path) -> None:
     (tmp_path / "notes.json").write_text("{not json")
     code, _, err = _invoke("--home", str(tmp_path), "check", "--as-of", "2026-08-02")
     assert code == 0
-    warned = [line for line in err.splitlines() if "knee-pain notes ignored" in line]
+    warned = [line for line in err.splitlines() if "notes ignored" in line]
     assert len(warned) == 1 and "notes" in warned[0]
     code, out, err = _invoke("--home", str(tmp_path), "note", "--knee-pain", "3")
     assert code == 1 and out == ""
