@@ -42,7 +42,7 @@ WHEN_STYLE: dict[str, tuple[str, str]] = {
 }
 KM_COLOUR = "#56B4E9"  # sky
 DESCENT_COLOUR = "#009E73"  # green
-CHART_TITLE = "Knee pain over your running: does it follow long or hilly days?"
+CHART_TITLE = "Knee pain over your daily running: does it follow long or hilly days?"
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,10 @@ def render_knee_html(
 def plot_knee(
     top: Any, bottom: Any, section: KneeSection, *, units: str = "km"
 ) -> list[Any]:
-    """Daily pain by *when* on ``top``; daily distance and descent on ``bottom``."""
+    """Daily pain by *when* on ``top``; daily distance and descent on ``bottom``.
+
+    Changes (new shoes, a surface change) are dashed vertical lines on both.
+    """
     drawn: list[Any] = []
     pains = section.pains
     for when, (marker, colour) in WHEN_STYLE.items():
@@ -242,19 +245,33 @@ def plot_knee(
                                      label=txt.WHEN_WORDS[when]))  # fmt: skip
     top.set_ylim(-0.5, 10.5)
     top.set_yticks([0, 2, 5, 10])
-    top.axhline(2, color="#777777", lw=1, ls=":")  # 'minimal' pain (§12)
+    drawn.append(top.axhline(2, color="#777777", lw=1.2, ls=":",
+                             label="2/10: minimal"))  # fmt: skip
     top.set_ylabel("pain /10")
-    top.legend(loc="upper left", ncol=2, fontsize=12, handletextpad=0.2,
-               columnspacing=0.8, borderaxespad=0.2)  # fmt: skip
     daily = section.daily
+    first = daily.index[0].date()
+    for change in section.page.changes:
+        if change.day >= first:
+            for ax in (top, bottom):
+                ax.axvline(pd.Timestamp(change.day), color="#555555", lw=1.2,
+                           ls="--", zorder=1)  # fmt: skip
+            drawn.append(top.plot([], [], color="#555555", ls="--",
+                                  label="new shoes/surface")[0])  # fmt: skip
+    handles, labels = top.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    top.legend(unique.values(), unique.keys(), loc="upper left", ncol=2,
+               fontsize=12, handletextpad=0.3, columnspacing=0.8,
+               borderaxespad=0.2)  # fmt: skip
     f = per_unit_m(units) / 1000.0
     drawn.append(bottom.bar(daily.index, daily["run_km"] / f, width=0.8,
                             color=KM_COLOUR, label=f"{units} run"))  # fmt: skip
-    bottom.set_ylabel(units)
+    bottom.set_ylabel(f"{units} per day (bars)")
     twin = bottom.twinx()
-    drawn += twin.plot(daily.index, daily["descent_m"], color=DESCENT_COLOUR, lw=0,
+    descent = daily["descent_m"].where(daily["descent_m"] > 0)
+    drawn += twin.plot(daily.index, descent, color=DESCENT_COLOUR, lw=0,
                        marker="_", ms=12, mew=3, label="descent (m)")  # fmt: skip
-    twin.set_ylabel("descent m", color=DESCENT_COLOUR)
+    twin.set_ylabel("descent m (dashes)", color=DESCENT_COLOUR)
+    twin.spines["top"].set_visible(False)
     twin.set_ylim(0, max(100.0, float(daily["descent_m"].max()) * 1.2))
     bottom.set_ylim(0, max(5.0, float((daily["run_km"] / f).max()) * 1.25))
     return drawn
@@ -273,7 +290,7 @@ def knee_png(section: KneeSection, *, units: str = "km") -> bytes:
     with matplotlib.rc_context(style):
         fig, (top, bottom) = _figure()
         plot_knee(top, bottom, section, units=units)
-        top.set_title(textwrap.fill(CHART_TITLE, 44), loc="left")
+        top.set_title(textwrap.fill(CHART_TITLE, 36), loc="left")
         bottom.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO,
                                                              interval=2))  # fmt: skip
         bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
