@@ -41,6 +41,13 @@ class History:
             columns=["path", "status", "reason"],
         )
 
+    def problem_files_dated(self) -> pd.DataFrame:
+        """Problem files with ``checked_utc`` and ``last_day`` (for the report's week)."""
+        return pd.DataFrame(
+            self.store.problem_files_dated(),
+            columns=["path", "status", "reason", "checked_utc", "last_day"],
+        )
+
     def close(self) -> None:
         """Close the underlying store."""
         self.store.close()

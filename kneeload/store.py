@@ -464,6 +464,22 @@ class Store:
         )
         return [(r[0], r[1], r[2] or "") for r in rows]
 
+    def problem_files_dated(
+        self,
+    ) -> list[tuple[str, str, str, float | None, str | None]]:
+        """Problem files with when they were read and the last day of their activities.
+
+        (key, status, why, checked_utc, last local_date of the activities the file
+        brought, or None when nothing could be read from it).
+        """
+        rows = self._db.execute(
+            "SELECT f.key, f.status, f.reason, f.checked_utc, max(a.local_date) "
+            "FROM files f LEFT JOIN activities a ON a.file_key = f.key "
+            "WHERE f.status IN ('skipped', 'error', 'partial') "
+            "GROUP BY f.key ORDER BY f.key"
+        )
+        return [(r[0], r[1], r[2] or "", r[3], r[4]) for r in rows]
+
 
 def _release_file(
     cur: sqlite3.Cursor, key: str, leaving: frozenset[str] = frozenset()
