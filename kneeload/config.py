@@ -175,6 +175,7 @@ class CadenceSuggestSettings:
     high_factor: float = _t(1.10, "RULES §6.3: Lenhart 2014; Bramah 2019 (+10 %)")
     min_runs: int = _t(3, "runs with steady easy segments needed (C)")
     window_weeks: int = _t(4, "easy cadence from the last 4 weeks (C)")
+    always: bool = _t(False, "RULES §6.3: opt in to the suggestion every week")
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,8 @@ def _scalar(value: Any, hint: Any, path: str, key: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(path, key, "must be a list")
         return tuple(_scalar(v, item, path, key) for v in value)
+    if hint is bool and isinstance(value, bool):
+        return value
     if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if hint is int and isinstance(value, int) and not isinstance(value, bool):
@@ -339,7 +342,7 @@ def _scalar(value: Any, hint: Any, path: str, key: str) -> Any:
 
 
 def _type_name(hint: Any) -> str:
-    return {float: "a number", int: "an integer", str: "a string"}.get(hint, str(hint))
+    return {float: "a number", int: "an integer", str: "a string", bool: "true or false"}.get(hint, str(hint))
 
 
 def render_config_toml(settings: Settings, *, commented: bool) -> str:
