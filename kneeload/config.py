@@ -342,7 +342,12 @@ def _scalar(value: Any, hint: Any, path: str, key: str) -> Any:
 
 
 def _type_name(hint: Any) -> str:
-    return {float: "a number", int: "an integer", str: "a string", bool: "true or false"}.get(hint, str(hint))
+    return {
+        float: "a number",
+        int: "an integer",
+        str: "a string",
+        bool: "true or false",
+    }.get(hint, str(hint))
 
 
 def render_config_toml(settings: Settings, *, commented: bool) -> str:

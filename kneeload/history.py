@@ -42,7 +42,7 @@ class History:
         )
 
     def problem_files_dated(self) -> pd.DataFrame:
-        """Problem files with ``checked_utc`` and ``last_day`` (for the report's week)."""
+        """Problem files with ``checked_utc`` and ``last_day`` (the report's week)."""
         return pd.DataFrame(
             self.store.problem_files_dated(),
             columns=["path", "status", "reason", "checked_utc", "last_day"],

@@ -18,8 +18,9 @@ from matplotlib.patches import Rectangle
 from kneeload.analysis.check import cadence_advice, check
 from kneeload.cli import cli
 from kneeload.cli.report import last_complete_week_end, week_end_of
-from kneeload.config import Settings
+from kneeload.config import Settings, load_settings
 from kneeload.history import open_history
+from kneeload.notes import KneePainNote
 from kneeload.report.charts import (
     OKABE_ITO,
     figure_to_png,
@@ -33,8 +34,8 @@ from kneeload.report.render import render_html, render_text
 from kneeload.report.weekly import (
     FOOTER,
     WeeklyReport,
-    _problem_rows,
     build_weekly_report,
+    week_problems,
 )
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_activities"
@@ -91,17 +92,49 @@ def test_sample_ramp_week_report_mentions_ramp_spike_and_cadence(
     assert f"{100 * ramp['increase']:.0f}% above the previous 7" in text
     assert "Long-run spike (session_spike)" in text
     assert f"{spike['km']:.1f} km) was {100 * (spike['ratio'] - 1):.0f}% longer" in text
-    assert "CADENCE" in text and "metronome" in text
     advice = cadence_advice(activities, settings=Settings(), as_of=week_ending)
+    # RULES §6.3: no cadence rule fired, no knee pain, no opt-in: one line only
+    assert not advice.low and not report.suggest_cadence
+    assert (
+        f"CADENCE Cadence at easy pace: {advice.easy_cadence_spm:.0f} spm — "
+        "no change suggested." in text
+    )
+    assert "metronome" not in text
+    assert "choose what is pain-free" in text
+    assert text.endswith(_flat(FOOTER))
+    assert "danger" not in text.lower() and "causes" not in text.lower()
+
+
+def test_cadence_suggestion_when_opted_in(
+    story: dict, activities: pd.DataFrame, tmp_path: Path
+) -> None:
+    week_ending = _ramp_week(story)
+    toml = tmp_path / "kneeload.toml"
+    toml.write_text("[thresholds.cadence_suggest]\nalways = true\n", encoding="utf-8")
+    settings = load_settings(toml)
+    report = build_weekly_report(activities, settings=settings, week_ending=week_ending)
+    text = _flat(render_text(report))
+    advice = cadence_advice(activities, settings=settings, as_of=week_ending)
     lo, hi = advice.target_spm
     # RULES §6.3: x1.05 .. x1.10 of the easy cadence, rounded to even
     assert lo == 2 * round(advice.easy_cadence_spm * 1.05 / 2)
     assert hi == 2 * round(advice.easy_cadence_spm * 1.10 / 2)
-    assert f"target {lo}-{hi} steps/min" in text
+    assert report.suggest_cadence and "If you want to try a gait change" in text
+    assert f"target {lo}-{hi} steps/min" in text and "metronome" in text
     assert "Start at +5%" in text and "re-measure after 2-4 weeks" in text
-    assert "choose what is pain-free" in text
-    assert text.endswith(_flat(FOOTER))
-    assert "danger" not in text.lower() and "causes" not in text.lower()
+    assert "no change suggested" not in text
+
+
+def test_cadence_suggestion_when_knee_pain_noted(
+    story: dict, activities: pd.DataFrame
+) -> None:
+    week_ending = _ramp_week(story)
+    note = KneePainNote(day=week_ending, score=3)
+    report = build_weekly_report(
+        activities, settings=Settings(), week_ending=week_ending, knee_notes=[note]
+    )
+    assert report.suggest_cadence
+    assert "steps/min at the same pace" in _flat(render_text(report))
 
 
 def test_sample_weekly_table_matches_index(
@@ -139,9 +172,11 @@ def test_problem_files_listed(ramp_report: WeeklyReport) -> None:
         [("exports/broken.fit", "error", "truncated record")],
         columns=["path", "status", "reason"],
     )
-    report = dataclasses.replace(ramp_report, problems=_problem_rows(frame))
+    problems = week_problems(frame, ramp_report.week_ending)
+    report = dataclasses.replace(ramp_report, problems=problems)
     assert "exports/broken.fit — error: truncated record" in _flat(render_text(report))
-    assert "exports/broken.fit" in render_html(report, {})
+    # the HTML shows the file name (the full path is in the text part)
+    assert "broken.fit — error: truncated record" in render_html(report, {})
 
 
 def test_empty_history_still_reports() -> None:

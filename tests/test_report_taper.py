@@ -102,7 +102,7 @@ def test_race_week_report_has_taper_and_no_muted_flags(
     assert "Bosquet 2007" in text
     assert all(len(line) <= 78 for line in render_text(race_report).splitlines())
     page = render_html(race_report, {})
-    assert "<h2>Taper</h2>" in page and "Verdict: on track." in page
+    assert 'data-section="taper"' in page and "Verdict: on track." in page
     lowered = text.lower()
     assert "danger" not in lowered and "causes" not in lowered
 
@@ -134,7 +134,7 @@ def test_far_week_has_no_taper(activities: pd.DataFrame, settings: Settings) -> 
     assert report.taper is None and report.knee_advice is None
     assert "taper" not in report_charts(report)
     assert "TAPER" not in render_text(report)
-    assert "<h2>Taper" not in render_html(report, {})
+    assert 'data-section="taper"' not in render_html(report, {})
 
 
 @pytest.mark.parametrize(("units", "per"), [("km", 1.0), ("mi", MILE_KM)])

@@ -1,7 +1,17 @@
-"""Render a ``WeeklyReport`` as plain text or HTML; both say the same things.
+"""Render the report's ``Document`` as plain text or as email-safe HTML.
 
-HTML images are either embedded as ``data:`` URIs (the report file) or referenced
-as ``cid:`` (the email, whose image parts carry the matching Content-ID).
+Both renderers walk the same tree (:func:`kneeload.report.sections.build_document`),
+so the text and the HTML say the same things by construction.
+
+The HTML is built the way mail templates that survive Gmail, Outlook and Apple
+Mail are: nested ``role="presentation"`` tables, one column at most 640 px wide,
+every style inline on its element (no ``<style>`` block, no classes), images
+``width="100%"`` with an inline ``max-width`` and ``height:auto``, severity shown
+by colour, a word and an icon, explicit text and background colours on every
+block (so a client's dark mode inverts them consistently), a viewport meta tag
+and a hidden preheader. HTML images are either embedded as ``data:`` URIs (the
+report file) or referenced as ``cid:`` (the email, whose image parts carry the
+matching Content-ID).
 """
 
 from __future__ import annotations
@@ -11,329 +21,291 @@ import html
 import textwrap
 from collections.abc import Mapping
 
-from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
-from kneeload.analysis.registry import rule
-from kneeload.analysis.taper import TaperResult, TaperWeek
-from kneeload.report.weekly import ALTERNATIVES_TEXT, METRONOME_TIP, WeeklyReport
-from kneeload.units import distance_text, km_per_unit
-
-CHART_CAPTIONS = {
-    "acwr": "Acute vs usual load, and the ACWR",
-    "weekly_km": "Weekly distance and longest run",
-    "cadence": "Cadence vs speed on steady stretches",
-    "descent": "Descent per week",
-    "taper": "Taper: weekly distance against the expected range",
-}
-_SEVERITY_WORD = {"info": "Note", "caution": "Caution", "warning": "Warning"}
-_VERDICT = {
-    "on_track": "on track",
-    "under_tapered": "under-tapered: less reduction than typical",
-    "over_tapered": "over-tapered: a very deep cut",
-    "insufficient_history": "not checked",
-}
-TAPER_WHY = (
-    "Why: tapers that cut volume by about 40-60% over the last 2-3 weeks while "
-    "keeping some intensity and most runs have been associated with the best race "
-    "times (Bosquet 2007; Mujika & Padilla 2003; Smyth & Lawlor 2021)."
+from kneeload.report.model import (
+    Block,
+    Bullets,
+    Document,
+    FlagBox,
+    Image,
+    Paragraph,
+    Section,
+    Table,
 )
+from kneeload.report.sections import (
+    CHART_CAPTIONS,
+    build_document,
+    flag_heading,
+    flag_numbers,
+    week_title,
+)
+from kneeload.report.weekly import WeeklyReport
+
+__all__ = [
+    "CHART_CAPTIONS",
+    "SEVERITY_STYLE",
+    "document_html",
+    "document_text",
+    "flag_heading",
+    "flag_numbers",
+    "render_html",
+    "render_text",
+    "week_title",
+]
+
+WIDTH = 78
+MAX_WIDTH_PX = 640
+FONT = "-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
+TEXT = "#1f2328"
+MUTED = "#4a5058"
+PAGE_BG = "#ffffff"
+#: Per severity: word, icon, bar colour, text colour, background tint. The word and
+#: the icon carry the meaning; the colours (Okabe-Ito hues) only repeat it.
+SEVERITY_STYLE: dict[str, tuple[str, str, str, str, str]] = {
+    "warning": ("Warning", "\u26d4", "#D55E00", "#8f3a00", "#fbe9df"),
+    "caution": ("Caution", "\u26a0\ufe0f", "#E69F00", "#6e4a00", "#fdf3dc"),
+    "info": ("Note", "\u2139\ufe0f", "#0072B2", "#00507d", "#e6f1f8"),
+}
 
 
-def _distance(metres: float, units: str) -> str:
-    return distance_text(metres / 1000.0, units)
+# ----------------------------------------------------------------------- text
 
 
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def week_title(report: WeeklyReport) -> str:
-    """E.g. 'Week of 16 Nov 2026 (Mon 16 Nov - Sun 22 Nov)'."""
-    a, b = report.week_start, report.week_ending
-    return f"Week of {a:%-d %b %Y} (Mon {a:%-d %b} - Sun {b:%-d %b})"
-
-
-def number_lines(report: WeeklyReport) -> list[tuple[str, str]]:
-    """(label, value) rows of the week in numbers."""
-    n, u = report.numbers, report.units
-    rows = [("Runs", str(n.runs) if n.runs else "none this week")]
-    if n.runs:
-        rows += [
-            ("Distance", _distance(n.distance_m, u)),
-            ("Running time", _duration(n.moving_s)),
-            ("Longest run", _distance(n.longest_m, u)),
-            ("Descent", f"{n.descent_m:.0f} m"),
-        ]
-    rows.append(("ACWR (uncoupled)", report.acwr_status_text))
-    if n.other_sessions:
-        other = f"{n.other_sessions} ({_duration(n.other_moving_s)})"
-        rows.append(("Other sessions", other))
-    return rows
-
-
-def flag_heading(flag: Flag) -> str:
-    """E.g. 'Caution: Long-run spike (session_spike), Sun 30 Aug'."""
-    declared = rule(flag.rule)
-    name = declared.name if declared else flag.rule
-    return (
-        f"{_SEVERITY_WORD.get(flag.severity, flag.severity)}: {name} "
-        f"({flag.rule}), {flag.date:%a %-d %b}"
+def _wrap(text: str, indent: str = "  ", rest: str | None = None) -> list[str]:
+    lines = textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent if rest is None else rest,
+        break_long_words=False,
+        break_on_hyphens=False,
     )
+    return lines or [indent]
 
 
-def flag_numbers(flag: Flag) -> str:
-    """The numbers behind a flag, e.g. "1.36x the month's longest run (limit 1.10x)"."""
-    declared = rule(flag.rule)
-    value_fmt = declared.value_format if declared else "{:.2f}"
-    limit_fmt = declared.threshold_format if declared else "{:.2f}"
-    if not value_fmt:
-        return ""
-    parts = []
-    if flag.value is not None:
-        parts.append(value_fmt.format(flag.value))
-    if flag.threshold is not None:
-        parts.append(f"(flagged beyond {limit_fmt.format(flag.threshold)})")
-    return " ".join(parts)
+def _block_text(block: Block) -> list[str]:
+    if isinstance(block, Table):
+        return [f"  {label + ':':<18} {value}" for label, value in block.rows]
+    if isinstance(block, Paragraph):
+        return _wrap(block.text)
+    if isinstance(block, FlagBox):
+        out = [f"- {block.heading}"]
+        for line in block.lines:
+            out += _wrap(line)
+        for src in block.sources:
+            out += _wrap(src, "    ")
+        return out
+    if isinstance(block, Image):
+        return _wrap(f"Chart: {block.caption} ({block.name}.png)")
+    out = []
+    for item in block.items:
+        out += _wrap(item.text, "  - ", "    ")
+    return out
 
 
-def cadence_lines(report: WeeklyReport) -> list[str]:
-    """The cadence suggestion as sentences, or why there is none."""
-    c = report.cadence
-    if c.target_spm is None or c.easy_cadence_spm is None:
-        return [f"No cadence suggestion yet: {c.reason}."]
-    lead = (
-        "Your cadence was lower than usual this week. "
-        if c.low
-        else "If you want to try a gait change: "
-    )
-    return [
-        f"{lead}Easy-pace cadence {c.easy_cadence_spm:.0f} steps/min → target "
-        f"{c.target_spm[0]}-{c.target_spm[1]} steps/min at the same pace.",
-        c.progression or "",
-        METRONOME_TIP,
-        "Why: Taking 5-10% more steps per minute at the same pace lowered modelled "
-        "knee load in lab studies and helped symptoms in small studies of runners "
-        "with kneecap pain. It may feel harder at first.",
-        "Sources: " + "; ".join(f"{e.citation} [{e.grade}]" for e in c.evidence),
-    ]
+def _gap_before(block: Block, previous: Block | None) -> bool:
+    if previous is None:
+        return False
+    if isinstance(block, FlagBox):
+        return True
+    if isinstance(block, Paragraph) and block.small:
+        return True
+    return type(block) is not type(previous)
 
 
-def _span(a: object, b: object) -> str:
-    return f"{a:%a %-d %b} - {b:%a %-d %b}"
+def _section_text(section: Section) -> list[str]:
+    out = [section.heading.upper()]
+    previous: Block | None = None
+    for block in section.blocks:
+        if _gap_before(block, previous) or (
+            previous is None and isinstance(block, FlagBox)
+        ):
+            out.append("")
+        out += _block_text(block)
+        previous = block
+    return out
 
 
-def taper_week_line(w: TaperWeek, units: str) -> str:
-    """One race week: km, ratio vs its expected band, status and the target range."""
-    per = km_per_unit(units)
-    head = f"Week {w.week} ({_span(w.start, w.end)}): "
-    band = f"expected {w.expected[0]:.2f}-{w.expected[1]:.2f}" if w.expected else ""
-    if w.status == "to_come":
-        text = head + f"to come ({band} of baseline)"
-    else:
-        text = head + f"{w.km / per:.1f} {units}"
-        if w.status == "in_progress":
-            text += f" so far ({band} of baseline)"
-        elif w.ratio is not None and w.expected is not None:
-            lo, hi = w.expected
-            where = "below" if w.ratio < lo else "above" if w.ratio > hi else "within"
-            text += f" = {w.ratio:.2f} of baseline ({band}: {where})"
-    if w.target_km is not None:
-        lo_u, hi_u = (v / per for v in w.target_km)
-        text += f"; aim for {lo_u:.0f}-{hi_u:.0f} {units} in the week to stay on track"
-        if w.status == "in_progress":
-            left = (max(0.0, lo_u - w.km / per), max(0.0, hi_u - w.km / per))
-            text += f" ({left[0]:.0f}-{left[1]:.0f} {units} to go)"
-    return text + "."
-
-
-def taper_lines(report: WeeklyReport) -> list[str]:
-    """The taper section as sentences (race, baseline, weeks, verdict, why)."""
-    t: TaperResult | None = report.taper
-    if t is None:
-        return []
-    u = report.units
-    per = km_per_unit(u)
-    out = [
-        f"Race on {t.race_date:%a %-d %b %Y} "
-        f"({_distance(t.race_distance_m, u)}); checked on {t.as_of:%a %-d %b}."
-    ]
-    if t.baseline_km_per_week is None:
-        verdict = _VERDICT.get(t.verdict, t.verdict)
-        notes = [n[:1].upper() + n[1:].rstrip(".") + "." for n in t.notes]
-        return [*out, f"Verdict: {verdict}.", *notes]
-    base = f"Baseline (weeks -7 to -4): {t.baseline_km_per_week / per:.1f} {u}/week"
-    if t.baseline_runs_per_week is not None:
-        base += f", {t.baseline_runs_per_week:.1f} runs/week"
-    if t.dropped_weeks:
-        dropped = ", ".join(str(w) for w in t.dropped_weeks)
-        base += f" (week {dropped} left out: under half the median)"
-    out += [base + ".", *(taper_week_line(w, u) for w in t.weeks)]
-    verdict = _VERDICT.get(t.verdict, t.verdict)
-    if not t.verdict_final:
-        verdict += " so far (race week still to come)"
-    return [*out, f"Verdict: {verdict}.", TAPER_WHY]
-
-
-def _wrap(text: str, indent: str = "  ") -> list[str]:
-    return textwrap.wrap(text, 78, initial_indent=indent, subsequent_indent=indent) or [
-        indent
-    ]
-
-
-def _taper_text(report: WeeklyReport) -> list[str]:
-    if report.taper is None:
-        return []
-    out = ["TAPER"]
-    for line in taper_lines(report):
-        out += _wrap(line)
-    for f in report.taper.flags:
-        out += ["", f"- {flag_heading(f)}", *_wrap(f.message)]
-        for e in f.evidence:
-            out += _wrap(f"Source: {e.citation} [grade {e.grade}]", "    ")
-    if report.knee_advice is not None:
-        out += ["", *_wrap(report.knee_advice.message)]
-        for e in report.knee_advice.evidence:
-            out += _wrap(f"Source: {e.citation} [grade {e.grade}]", "    ")
-    return [*out, ""]
+def document_text(doc: Document) -> str:
+    """The document as plain text, 78 columns."""
+    out = [f"{doc.title} — {doc.subtitle}", ""]
+    for section in doc.sections:
+        out += [*_section_text(section), ""]
+    out += [*_wrap(doc.footer, ""), ""]
+    return "\n".join(out)
 
 
 def render_text(report: WeeklyReport) -> str:
     """The report as plain text (the email's text part and report.txt), 78 columns."""
-    out = [f"kneeload weekly report — {week_title(report)}", ""]
-    out += ["THE WEEK IN NUMBERS"]
-    out += [f"  {label + ':':<18} {value}" for label, value in number_lines(report)]
-    out += ["", *_wrap(f"About ACWR: {report.acwr_caveat}"), ""]
-    out += _taper_text(report)
-    out += [f"FLAGS ({report.flag_count})"]
-    if not report.flags:
-        out.append("  No flags this week.")
-    for f in report.flags:
-        numbers = flag_numbers(f)
-        out += ["", f"- {flag_heading(f)}"]
-        out += _wrap(f"The numbers: {numbers}") if numbers else []
-        out += _wrap(flag_message(f))
-        for e in f.evidence:
-            out += _wrap(f"Source: {e.citation} [grade {e.grade}]", "    ")
-    out += ["", "CADENCE"]
-    for line in cadence_lines(report):
-        out += _wrap(line)
-    if report.show_alternatives:
-        out += ["", "IF YOU NEED TO RUN LESS", *_wrap(ALTERNATIVES_TEXT)]
-    if report.problems:
-        out += ["", "FILES THAT COULD NOT BE READ (ingests of the last 7 days)"]
-        out += _wrap("Runs in them are missing from this report.")
-        for p, s, r in report.problems:
-            out += _wrap(f"{p} — {s}: {r}")
-    if report.notes:
-        out += ["", "NOTES"]
-        for n in report.notes:
-            out += _wrap(n)
-    out += ["", *_wrap(report.footer, ""), ""]
-    return "\n".join(out)
+    return document_text(build_document(report))
 
 
-_CSS = (
-    "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;"
-    "max-width:680px;margin:auto;padding:12px;color:#222;line-height:1.45}"
-    "h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.4em}"
-    "table{border-collapse:collapse}td{padding:2px 10px 2px 0}"
-    "img{max-width:100%;height:auto}.flag{border-left:4px solid #E69F00;"
-    "padding:4px 10px;margin:10px 0}.flag.info{border-color:#56B4E9}"
-    ".src{font-size:.85em;color:#555}.foot{font-size:.85em;color:#555;"
-    "border-top:1px solid #ccc;margin-top:2em;padding-top:6px}"
-)
+# ----------------------------------------------------------------------- HTML
+
+_E = html.escape
+_P = f"margin:0 0 10px 0;font-family:{FONT};font-size:16px;line-height:1.45;"
+_SMALL = f"margin:0 0 10px 0;font-family:{FONT};font-size:14px;line-height:1.4;"
+_WRAP = "overflow-wrap:anywhere;word-wrap:break-word;word-break:break-word;"
+_TABLE = 'role="presentation" cellpadding="0" cellspacing="0" border="0"'
 
 
-def _img(name: str, data: bytes, *, embed: bool) -> str:
-    src = (
-        "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-        if embed
-        else f"cid:{name}"
-    )
-    alt = html.escape(CHART_CAPTIONS.get(name.split("@")[0], name))
-    return f'<p><img src="{src}" alt="{alt}" width="640"></p>'
+def _style(*parts: str) -> str:
+    return "".join(parts)
 
 
-def flag_message(f: Flag) -> str:
-    """A flag's message and context lines, without the ACWR caveat (stated once)."""
-    return " ".join([*f.message.replace(ACWR_TOOLTIP, " ").split(), *f.context])
+def _para(text: str, *, small: bool = False, colour: str = TEXT) -> str:
+    css = _style(_SMALL if small else _P, f"color:{colour};", _WRAP)
+    return f'<p style="{css}">{_E(text)}</p>'
 
 
-def _flag_html(f: Flag, *, numbers: bool = True) -> str:
-    e = html.escape
-    sources = "".join(
-        f'<div class="src">Source: {e(x.citation)} [grade {e(x.grade)}]</div>'
-        for x in f.evidence
+def _table_html(block: Table) -> str:
+    cell = f"padding:3px 0;font-family:{FONT};font-size:16px;line-height:1.35;"
+    rows = "".join(
+        f'<tr><td valign="top" style="{cell}color:{MUTED};width:42%;'
+        f'padding-right:10px;">{_E(k)}</td>'
+        f'<td valign="top" style="{cell}color:{TEXT};font-weight:bold;{_WRAP}">'
+        f"{_E(v)}</td></tr>"
+        for k, v in block.rows
     )
     return (
-        f'<div class="flag {e(f.severity)}"><b>{e(flag_heading(f))}</b><br>'
-        + (
-            f"The numbers: {e(flag_numbers(f))}<br>"
-            if numbers and flag_numbers(f)
-            else ""
-        )
-        + f"{e(flag_message(f))}{sources}</div>"
+        f'<table {_TABLE} width="100%" style="width:100%;border-collapse:collapse;'
+        f'margin:0 0 10px 0;">{rows}</table>'
     )
 
 
-def _taper_html(report: WeeklyReport, chart: str) -> str:
-    if report.taper is None:
+def _flag_html(block: FlagBox) -> str:
+    word, icon, bar, ink, tint = SEVERITY_STYLE.get(
+        block.severity, SEVERITY_STYLE["info"]
+    )
+    head_css = (
+        f"margin:0 0 6px 0;font-family:{FONT};font-size:16px;line-height:1.35;"
+        f"font-weight:bold;color:{ink};{_WRAP}"
+    )
+    del word  # the heading starts with it (sections.flag_heading)
+    heading = _E(block.heading)
+    lines = "".join(_para(line) for line in block.lines)
+    sources = "".join(_para(s, small=True, colour=MUTED) for s in block.sources)
+    return (
+        f'<table {_TABLE} width="100%" style="width:100%;border-collapse:collapse;'
+        f'margin:0 0 12px 0;"><tr><td data-severity="{_E(block.severity)}" '
+        f'bgcolor="{tint}" style="background-color:{tint};'
+        f"border-left:6px solid {bar};padding:10px 12px;color:{TEXT};"
+        f'"><p style="{head_css}"><span aria-hidden="true">{icon}</span> '
+        f"{heading}</p>{lines}{sources}</td></tr></table>"
+    )
+
+
+def _image_html(block: Image, images: Mapping[str, str]) -> str:
+    src = images.get(block.name)
+    if src is None:
         return ""
-    e = html.escape
-    paras = "".join(f"<p>{e(line)}</p>" for line in taper_lines(report))
-    flags = "".join(_flag_html(f, numbers=False) for f in report.taper.flags)
-    knee = ""
-    if report.knee_advice is not None:
-        sources = "".join(
-            f'<div class="src">Source: {e(x.citation)} [grade {e(x.grade)}]</div>'
-            for x in report.knee_advice.evidence
-        )
-        knee = f'<div class="flag">{e(report.knee_advice.message)}{sources}</div>'
-    return f"<h2>Taper</h2>{paras}{chart}{flags}{knee}"
+    return (
+        f'<p style="margin:0 0 14px 0;"><img src="{_E(src)}" alt="{_E(block.caption)}"'
+        f' width="100%" style="display:block;width:100%;max-width:100%;'
+        f'height:auto;border:0;outline:none;text-decoration:none;"></p>'
+    )
+
+
+def _bullets_html(block: Bullets) -> str:
+    css = _style(
+        _SMALL if block.small else _P,
+        f"color:{MUTED if block.small else TEXT};margin:0 0 6px 0;",
+        _WRAP,
+    )
+    items = "".join(
+        f'<li style="{css}">{_E(b.short or b.text)}</li>' for b in block.items
+    )
+    return f'<ul style="margin:0 0 10px 0;padding:0 0 0 20px;">{items}</ul>'
+
+
+def _block_html(block: Block, images: Mapping[str, str]) -> str:
+    if isinstance(block, Table):
+        return _table_html(block)
+    if isinstance(block, Paragraph):
+        colour = MUTED if block.small else TEXT
+        return _para(block.text, small=block.small, colour=colour)
+    if isinstance(block, FlagBox):
+        return _flag_html(block)
+    if isinstance(block, Image):
+        return _image_html(block, images)
+    return _bullets_html(block)
+
+
+def _row(inner: str, *, padding: str = "0 16px") -> str:
+    return (
+        f'<tr><td bgcolor="{PAGE_BG}" style="background-color:{PAGE_BG};'
+        f'padding:{padding};color:{TEXT};">{inner}</td></tr>'
+    )
+
+
+def _section_html(section: Section, images: Mapping[str, str]) -> str:
+    h2 = (
+        f"margin:18px 0 8px 0;font-family:{FONT};font-size:19px;line-height:1.3;"
+        f"font-weight:bold;color:{TEXT};"
+    )
+    body = "".join(_block_html(b, images) for b in section.blocks)
+    return _row(
+        f'<h2 data-section="{_E(section.key)}" style="{h2}">{_E(section.heading)}</h2>'
+        + body
+    )
+
+
+def document_html(doc: Document, images: Mapping[str, str]) -> str:
+    """The document as one email-safe HTML page; ``images`` maps chart name → src."""
+    h1 = (
+        f"margin:16px 0 4px 0;font-family:{FONT};font-size:22px;line-height:1.25;"
+        f"font-weight:bold;color:{TEXT};"
+    )
+    pre = (
+        "display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;"
+        f"opacity:0;overflow:hidden;mso-hide:all;color:{PAGE_BG};"
+    )
+    rows = [
+        _row(
+            f'<h1 style="{h1}">{_E(doc.title)}</h1>' + _para(doc.subtitle, colour=MUTED)
+        ),
+        *(_section_html(s, images) for s in doc.sections),
+        _row(
+            f'<p style="{_SMALL}color:{MUTED};border-top:1px solid #c9ccd1;'
+            f'padding-top:8px;margin-top:18px;">{_E(doc.footer)}</p>',
+            padding="0 16px 16px 16px",
+        ),
+    ]
+    inner = (
+        f'<table {_TABLE} width="100%" style="width:100%;max-width:{MAX_WIDTH_PX}px;'
+        f'border-collapse:collapse;background-color:{PAGE_BG};" bgcolor="{PAGE_BG}">'
+        + "\n".join(rows)
+        + "</table>"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="color-scheme" content="light">'
+        '<meta name="supported-color-schemes" content="light">'
+        f"<title>{_E(doc.title)} — {_E(doc.subtitle)}</title></head>"
+        f'<body style="margin:0;padding:0;width:100%;background-color:{PAGE_BG};'
+        f'color:{TEXT};">\n'
+        f'<div style="{pre}">{_E(doc.preheader)}</div>\n'
+        f'<table {_TABLE} width="100%" style="width:100%;border-collapse:collapse;'
+        f'background-color:{PAGE_BG};" bgcolor="{PAGE_BG}"><tr><td align="center" '
+        f'style="padding:0;">\n{inner}\n</td></tr></table>\n</body></html>\n'
+    )
 
 
 def render_html(
     report: WeeklyReport, images: Mapping[str, bytes], *, embed: bool = True
 ) -> str:
-    """The report as one HTML page; ``embed=False`` refers to images by ``cid:``."""
-    e = html.escape
-    charts = {k.split("@")[0]: _img(k, v, embed=embed) for k, v in images.items()}
-    rows = "".join(
-        f"<tr><td>{e(k)}</td><td><b>{e(v)}</b></td></tr>"
-        for k, v in number_lines(report)
-    )
-    parts = [
-        f"<h1>kneeload weekly report</h1><p>{e(week_title(report))}</p>",
-        f"<h2>The week in numbers</h2><table>{rows}</table>",
-        f'<p class="src">About ACWR: {e(report.acwr_caveat)}</p>',
-        charts.get("acwr", ""),
-        charts.get("weekly_km", ""),
-        _taper_html(report, charts.get("taper", "")),
-        f"<h2>Flags ({report.flag_count})</h2>",
-        "".join(_flag_html(f) for f in report.flags) or "<p>No flags this week.</p>",
-        charts.get("descent", ""),
-        "<h2>Cadence</h2>",
-        "".join(f"<p>{e(line)}</p>" for line in cadence_lines(report) if line),
-        charts.get("cadence", ""),
-    ]
-    if report.show_alternatives:
-        parts.append(f"<h2>If you need to run less</h2><p>{e(ALTERNATIVES_TEXT)}</p>")
-    if report.problems:
-        items = "".join(
-            f"<li>{e(p)} — {e(s)}: {e(r)}</li>" for p, s, r in report.problems
+    """The report as one HTML page; ``embed=False`` refers to images by ``cid:``.
+
+    ``images`` maps a chart name (``weekly_km``, or a Content-ID such as
+    ``weekly_km@kneeload``) to its PNG bytes; only charts given are shown.
+    """
+    srcs: dict[str, str] = {}
+    for key, png in images.items():
+        name = key.split("@")[0]
+        srcs[name] = (
+            "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+            if embed
+            else f"cid:{key}"
         )
-        parts.append(
-            "<h2>Files that could not be read (ingests of the last 7 days)</h2>"
-            f"<p>Runs in them are missing from this report.</p><ul>{items}</ul>"
-        )
-    if report.notes:
-        notes = "".join(f"<li>{e(n)}</li>" for n in report.notes)
-        parts.append(f'<h2>Notes</h2><ul class="src">{notes}</ul>')
-    parts.append(f'<p class="foot">{e(report.footer)}</p>')
-    body = "\n".join(p for p in parts if p)
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>kneeload — {e(week_title(report))}</title><style>{_CSS}</style>"
-        f"</head><body>\n{body}\n</body></html>\n"
-    )
+    doc = build_document(report, frozenset(srcs))
+    return document_html(doc, srcs)

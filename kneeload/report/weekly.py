@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -80,6 +80,15 @@ class WeekNumbers:
     other_moving_s: float
 
 
+@dataclass(frozen=True)
+class ProblemFile:
+    """A file of the report's week that could not be read (fully)."""
+
+    path: str
+    status: str
+    reason: str
+
+
 @dataclass(frozen=True, eq=False)
 class WeeklyReport:
     """Everything the text, HTML, charts and email show for one Monday-Sunday week."""
@@ -93,7 +102,7 @@ class WeeklyReport:
     flags: list[Flag]
     cadence: CadenceResult
     show_alternatives: bool
-    problems: tuple[tuple[str, str, str], ...]
+    problems: tuple[ProblemFile, ...]
     notes: tuple[str, ...]
     daily: pd.DataFrame = field(repr=False)
     weeks: pd.DataFrame = field(repr=False)
@@ -105,6 +114,10 @@ class WeeklyReport:
     footer: str = FOOTER
     #: the thresholds in force, so charts and words follow the config
     thresholds: Thresholds = field(default_factory=Thresholds, repr=False)
+    #: RULES §6.3: the cadence suggestion is shown (rule fired, knee pain, opt-in).
+    suggest_cadence: bool = False
+    #: The latest run in the history (any week), for the empty-week pointer.
+    latest_run: date | None = None
 
     @property
     def flag_count(self) -> int:
@@ -115,6 +128,18 @@ class WeeklyReport:
     def show_descent_chart(self) -> bool:
         """True when a descent flag fired in any charted week (RULES §6.5)."""
         return bool(self.weeks["descent_flag"].any())
+
+    @property
+    def chart_names(self) -> frozenset[str]:
+        """The charts this report has (file stems of the PNGs)."""
+        names = {"acwr", "weekly_km"}
+        if len(self.gait):
+            names.add("cadence")
+        if self.show_descent_chart:
+            names.add("descent")
+        if self.taper is not None:
+            names.add("taper")
+        return frozenset(names)
 
 
 def build_weekly_report(
@@ -129,17 +154,24 @@ def build_weekly_report(
 
     With a race date set and ``week_ending`` within D-28 ... D+7, the report also
     carries the taper check and, given knee-pain notes, knee-aware taper advice.
+    ``problems`` with ``last_day``/``checked_utc`` columns (``History.
+    problem_files_dated``) are kept only when they belong to the week
+    (:func:`week_problems`); plain (path, status, reason) rows are all kept.
     """
     activities = load_rows(activities)  # in-load rows only (RULES §1.5, §1.6)
+    pain = knee_pain_score(knee_notes, week_ending)
     result = check(
         activities,
         settings=settings,
         as_of=week_ending,
-        knee_pain=knee_pain_score(knee_notes, week_ending),
+        knee_pain=pain,
         context_hooks=[shoe_hook(activities, knee_notes, week_ending)],
     )
     cadence = cadence_advice(activities, settings=settings, as_of=week_ending)
-    weeks = weekly_table(activities, settings=settings, week_ending=week_ending)
+    series = load_series(activities, settings=settings, week_ending=week_ending)
+    weeks = weekly_table(
+        activities, settings=settings, week_ending=week_ending, series=series
+    )
     gait, model = gait_points(activities, settings=settings, week_ending=week_ending)
     status = str(result.load["acwr_status"])
     taper, advice, taper_notes = taper_part(
@@ -157,16 +189,79 @@ def build_weekly_report(
         flags=list(result.flags),
         cadence=cadence,
         show_alternatives=needs_alternatives(result.flags),
-        problems=_problem_rows(problems),
+        problems=week_problems(problems, week_ending),
         notes=(*result.notes, *taper_notes),
-        daily=chart_daily(activities, settings=settings, week_ending=week_ending),
+        daily=chart_daily(
+            activities, settings=settings, week_ending=week_ending, series=series
+        ),
         weeks=weeks,
         gait=gait,
         gait_model=model,
         taper=taper,
         knee_advice=advice,
+        suggest_cadence=cadence_suggested(cadence, settings, knee_pain=pain),
+        latest_run=latest_run(activities),
         thresholds=settings.thresholds,
     )
+
+
+def cadence_suggested(
+    cadence: CadenceResult, settings: Settings, *, knee_pain: int | None
+) -> bool:
+    """RULES §6.3: suggest more steps/min when the cadence rule fired, knee pain is
+    noted, or the runner opted in (``[thresholds.cadence_suggest] always``)."""
+    return (
+        cadence.low
+        or bool(knee_pain)
+        or bool(settings.thresholds.cadence_suggest.always)
+    )
+
+
+def latest_run(activities: pd.DataFrame) -> date | None:
+    """The local day of the latest run in ``activities`` (None without runs)."""
+    runs = activities[running_mask(activities).to_numpy()]
+    if runs.empty:
+        return None
+    last = pd.to_datetime(runs["local_date"]).max()
+    return None if pd.isna(last) else last.date()
+
+
+#: Undated failed files belong to the week they were read in, or the 7 days after
+#: it (a report run on Monday reads last week's files then).
+UNDATED_GRACE_DAYS = 7
+
+
+def week_problems(
+    problems: pd.DataFrame | Iterable[tuple[str, str, str]], week_ending: date
+) -> tuple[ProblemFile, ...]:
+    """Problem files of the week ending ``week_ending``, each once.
+
+    A file is dated by the latest activity read from it; a file nothing could be
+    read from is dated by when it was read (local time), which may be up to
+    ``UNDATED_GRACE_DAYS`` after the week.
+    """
+    if not isinstance(problems, pd.DataFrame):
+        problems = pd.DataFrame(list(problems), columns=["path", "status", "reason"])
+    start = week_ending - timedelta(days=6)
+    out: dict[str, ProblemFile] = {}
+    records: list[dict[str, Any]] = problems.to_dict("records")  # type: ignore[assignment]
+    for row in records:
+        if not _in_problem_week(row, start, week_ending):
+            continue
+        path = str(row["path"])
+        out.setdefault(path, ProblemFile(path, str(row["status"]), str(row["reason"])))
+    return tuple(out.values())
+
+
+def _in_problem_week(row: dict[str, Any], start: date, end: date) -> bool:
+    last = row.get("last_day")
+    if isinstance(last, str) and last:
+        return start <= date.fromisoformat(last[:10]) <= end
+    checked = row.get("checked_utc")
+    if checked is None or pd.isna(checked):
+        return "checked_utc" not in row  # plain rows: kept; never-read rows: not
+    read_day = datetime.fromtimestamp(float(checked)).date()  # local time
+    return start <= read_day <= end + timedelta(days=UNDATED_GRACE_DAYS)
 
 
 def taper_part(
@@ -272,15 +367,6 @@ def needs_alternatives(flags: Iterable[Flag]) -> bool:
     return any(f.severity != "info" or is_increase(f) for f in flags)
 
 
-def _problem_rows(
-    problems: pd.DataFrame | Iterable[tuple[str, str, str]],
-) -> tuple[tuple[str, str, str], ...]:
-    if isinstance(problems, pd.DataFrame):
-        rows = problems[["path", "status", "reason"]].itertuples(index=False)
-        return tuple((str(p), str(s), str(r)) for p, s, r in rows)
-    return tuple((str(p), str(s), str(r)) for p, s, r in problems)
-
-
 def _chart_start(activities: pd.DataFrame, week_ending: date) -> pd.Timestamp:
     """First charted day: 16 weeks back, or the Monday of the first activity."""
     start = pd.Timestamp(week_ending) - pd.Timedelta(days=7 * CHART_WEEKS - 1)
@@ -291,8 +377,39 @@ def _chart_start(activities: pd.DataFrame, week_ending: date) -> pd.Timestamp:
     return start + pd.Timedelta(weeks=(first - start).days // 7)
 
 
-def chart_daily(
+@dataclass(frozen=True, eq=False)
+class LoadSeries:
+    """What the charts and the weekly table share, computed once per report.
+
+    ``acts`` are the activities up to the week's end, ``runs`` their runs in start
+    order, ``daily`` the daily series (None without activities) and ``frame`` its
+    ACWR frame (causal: the row of any day equals a frame computed up to that day).
+    """
+
+    acts: pd.DataFrame
+    runs: pd.DataFrame
+    daily: pd.DataFrame | None
+    frame: pd.DataFrame | None
+
+
+def load_series(
     activities: pd.DataFrame, *, settings: Settings, week_ending: date
+) -> LoadSeries:
+    """The daily series and its ACWR frame up to ``week_ending``, built once."""
+    acts = in_window(activities, end=week_ending)
+    runs = acts[running_mask(acts).to_numpy()].sort_values("start_utc", kind="stable")
+    if acts.empty:
+        return LoadSeries(acts, runs, None, None)
+    daily = daily_series(acts, settings=settings, end=week_ending)
+    return LoadSeries(acts, runs, daily, acwr_frame(daily["run_km"], settings=settings))
+
+
+def chart_daily(
+    activities: pd.DataFrame,
+    *,
+    settings: Settings,
+    week_ending: date,
+    series: LoadSeries | None = None,
 ) -> pd.DataFrame:
     """Per day of the charted weeks: acute km, usual week km, uncoupled ACWR.
 
@@ -301,15 +418,14 @@ def chart_daily(
     """
     start = _chart_start(activities, week_ending)
     index = pd.date_range(start, week_ending, freq="D", name="date")
-    acts = in_window(activities, end=week_ending)
-    if acts.empty:
+    s = series or load_series(activities, settings=settings, week_ending=week_ending)
+    if s.daily is None or s.frame is None:
         empty = {"run_km": 0.0, "acute_km": 0.0, "usual_km": np.nan, "acwr": np.nan}
         return pd.DataFrame(empty, index=index)
-    daily = daily_series(acts, settings=settings, end=week_ending)
-    km = daily["run_km"]
+    km = s.daily["run_km"]
     cfg = settings.thresholds.acwr
     window = cfg.chronic_days - cfg.acute_days
-    frame = acwr_frame(km, settings=settings)
+    frame = s.frame
     usual = km.shift(cfg.acute_days).rolling(window, min_periods=window).mean() * 7.0
     ok = frame["acwr_status"] == "ok"
     out = pd.DataFrame(
@@ -324,35 +440,37 @@ def chart_daily(
 
 
 def weekly_table(
-    activities: pd.DataFrame, *, settings: Settings, week_ending: date
+    activities: pd.DataFrame,
+    *,
+    settings: Settings,
+    week_ending: date,
+    series: LoadSeries | None = None,
 ) -> pd.DataFrame:
     """One row per charted week: km, longest run, descent and which load flags fired.
 
     Calls the same rule functions as ``check`` (load rules only; gait rules do not
-    change the load charts), on one daily series for all weeks.
+    change the load charts), on one daily series and one ACWR frame for all weeks.
     """
     first = _chart_start(activities, week_ending).date()
-    acts = in_window(activities, end=week_ending)
+    s = series or load_series(activities, settings=settings, week_ending=week_ending)
     rows = []
-    daily = (
-        daily_series(acts, settings=settings, end=week_ending) if len(acts) else None
-    )
-    runs = acts[running_mask(acts).to_numpy()].sort_values("start_utc", kind="stable")
     for k in range((week_ending - first).days // 7, -1, -1):
         end = week_ending - timedelta(days=7 * k)
-        flags = _load_flags(daily, runs, settings, end) if daily is not None else []
-        rows.append(_week_row(end, week_numbers(activities, end), flags))
+        flags = _load_flags(s, settings, end)
+        rows.append(_week_row(end, week_numbers(s.acts, end), flags))
     return pd.DataFrame(rows).set_index("week_start")
 
 
-def _load_flags(
-    daily: pd.DataFrame, runs: pd.DataFrame, settings: Settings, end: date
-) -> list[Flag]:
-    """The registry's ``load`` rules for the week ending ``end`` (as ``check``)."""
-    if daily.loc[: pd.Timestamp(end)].empty:
+def _load_flags(s: LoadSeries, settings: Settings, end: date) -> list[Flag]:
+    """The registry's ``load`` rules for the week ending ``end`` (as ``check``).
+
+    The ACWR frame is causal, so its rows up to ``end`` are what the rule context
+    would compute for that day: it is handed over instead of recomputed per week.
+    """
+    if s.daily is None or s.frame is None or s.daily.loc[: pd.Timestamp(end)].empty:
         return []
-    week_runs = in_window(runs, end=end)
-    ctx = RuleContext(daily, week_runs, settings=settings, as_of=end)
+    ctx = RuleContext(s.daily, in_window(s.runs, end=end), settings=settings, as_of=end)
+    ctx.__dict__["acwr"] = s.frame.loc[: pd.Timestamp(end)]  # the cached_property
     return assemble(ctx, where=lambda rule: rule.load)[0]
 
 
