@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from email.errors import HeaderParseError, MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 
 from kneeload.config import EmailSettings
@@ -56,6 +56,8 @@ class AddressError(ValueError):
 
 def check_address(text: str) -> str:
     """``text`` as one valid address (``Name <a@b.org>`` allowed), or AddressError."""
+    if len(getaddresses([text])) != 1:
+        raise AddressError(f"{text!r} is not one email address; repeat --email")
     name, spec = parseaddr(text.strip())
     try:
         address = Address(display_name=name, addr_spec=spec)
@@ -66,7 +68,7 @@ def check_address(text: str) -> str:
         raise AddressError(f"{text!r} is not an email address (e.g. me@example.org)")
     domain = address.domain
     if "." not in domain and not domain.startswith("[") and domain != "localhost":
-        raise AddressError(f"{text!r}: the domain {domain!r} has no dot")
+        raise AddressError(f"{text!r} is not an email address: {domain!r} has no dot")
     return formatted
 
 
@@ -139,6 +141,7 @@ def _connect(
 
 
 def _open(smtp: smtplib.SMTP, cfg: EmailSettings, context: ssl.SSLContext) -> None:
+    smtp._host = cfg.host or ""  # type: ignore[attr-defined]  # TLS checks it
     smtp.connect(cfg.host or "", cfg.port)
     if cfg.security == "starttls":
         smtp.starttls(context=context)

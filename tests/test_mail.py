@@ -7,10 +7,13 @@ import datetime as dt
 import email
 import io
 import ipaddress
+import itertools
 import json
 import shutil
 import socket
 import ssl
+import threading
+import time
 import tomllib
 from datetime import date
 from email import policy
@@ -28,7 +31,14 @@ from PIL import Image
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
 from kneeload.cli import cli
 from kneeload.config import EmailSettings, Settings
-from kneeload.mail import MailError, compose_message, send_message, subject_line
+from kneeload.mail import (
+    AddressError,
+    MailError,
+    check_address,
+    compose_message,
+    send_message,
+    subject_line,
+)
 from kneeload.report.weekly import build_weekly_report
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_activities"
@@ -144,7 +154,7 @@ def test_report_email_arrives_intact(
     n = len(checked["flags"])
     expected = (
         f"kneeload — week of {as_of - dt.timedelta(days=6):%-d %b}: "
-        f"{week['km']:.0f} km, {n} flag{'' if n == 1 else 's'}"
+        f"{week['km']:.1f} km, {n} flag{'' if n == 1 else 's'}"
     )
     assert msg["Subject"] == expected
     assert msg["To"] == "runner@example.org, physio@example.org"
@@ -155,9 +165,25 @@ def test_report_email_arrives_intact(
     for flag in checked["flags"]:
         message = " ".join(flag["message"].replace(ACWR_TOOLTIP, " ").split())
         assert message in flat
-    lo, hi = _json(home, "cadence", "--as-of", ramp["as_of"], "--json")["target_spm"]
-    assert f"target {lo}-{hi} steps/min" in flat
+    easy = _json(home, "cadence", "--as-of", ramp["as_of"], "--json")
+    # RULES §6.3: no cadence flag, no knee pain, no opt-in -> one line, no target
+    assert not easy["low"]
+    spm = f"{easy['easy_cadence_spm']:.0f}"
+    assert f"Cadence at easy pace: {spm} spm — no change suggested." in flat
     assert "Not medical advice" in text and "Not medical advice" in html
+    _assert_shared_message(msg, text, html)
+
+
+def _assert_shared_message(msg: EmailMessage, text: str, html: str) -> None:
+    """What the sent email and the --eml file share: To:, rounding, email-safe HTML."""
+    assert msg["To"]
+    subject_km = msg["Subject"].split(": ")[1].split(",")[0]  # e.g. "49.0 km"
+    assert f"Distance:          {subject_km}" in text
+    assert "<style" not in html and "class=" not in html
+    assert 'name="viewport"' in html
+    for tag in html.split("<img ")[1:]:
+        assert 'width="100%"' in tag and "max-width:100%" in tag
+        assert "height:auto" in tag
 
 
 def test_closed_port_exits_1_with_one_line(ramp: dict, tmp_path: Path) -> None:
@@ -190,7 +216,91 @@ def test_eml_matches_sent_message(smtp_server: Any, ramp: dict, tmp_path: Path) 
     saved = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     for header in ("Subject", "From", "To"):
         assert saved[header] == sent[header]
+    assert saved["To"] == "runner@example.org"  # from [email] to
     assert _parts(saved) == _parts(sent)
+    text, html, _ = _parts(saved)
+    _assert_shared_message(saved, text, html)
+
+
+def test_eml_to_from_the_address_given(ramp: dict, tmp_path: Path) -> None:
+    home = _home_with(ramp, tmp_path, "")
+    eml = tmp_path / "week.eml"
+    result = _report(home, ramp["as_of"], "--eml", str(eml), "--email",
+                     "Runner <runner@example.org>")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    saved = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert saved["To"] == "Runner <runner@example.org>"
+
+
+def test_eml_without_any_recipient_is_a_usage_error(ramp: dict, tmp_path: Path) -> None:
+    home = _home_with(ramp, tmp_path, "")
+    result = _report(home, ramp["as_of"], "--eml", str(tmp_path / "week.eml"))
+    assert result.exit_code == 2
+    assert "--eml needs a recipient" in result.stderr
+    assert not (tmp_path / "week.eml").exists()
+
+
+@pytest.mark.parametrize(
+    "bad", ["not-an-address", "runner@", "@example.org", "a@@b.org", "a b@c.org",
+            "a@example.org, b@example.org", "runner@localhost-typo"],
+)  # fmt: skip
+def test_email_address_is_validated(ramp: dict, tmp_path: Path, bad: str) -> None:
+    home = _home_with(ramp, tmp_path, "")
+    result = _report(home, ramp["as_of"], "--email", bad)
+    assert result.exit_code == 2
+    assert "--email" in result.stderr and "not" in result.stderr
+    assert not (home / "out").exists()  # refused before any work
+
+
+def test_check_address_accepts_real_forms() -> None:
+    assert check_address(" me@example.org ") == "me@example.org"
+    assert check_address("Me <me@example.org>") == "Me <me@example.org>"
+    assert check_address("kneeload@localhost") == "kneeload@localhost"
+    with pytest.raises(AddressError):
+        check_address("")
+
+
+class _Trickler:
+    """A fake SMTP server that answers one byte every ``gap_s`` and never finishes."""
+
+    def __init__(self, gap_s: float) -> None:
+        self.gap_s = gap_s
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = int(self.sock.getsockname()[1])
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            for byte in itertools.cycle(b"220-slow greeting "):
+                if self.stop.wait(self.gap_s):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+        self.thread.join(timeout=5)
+
+
+def test_smtp_deadline_covers_the_whole_delivery() -> None:
+    server = _Trickler(gap_s=0.2)  # each read succeeds well within its timeout
+    cfg = EmailSettings(host="127.0.0.1", port=server.port, security="none")
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(MailError, match=r"did not finish within 1\.5 s"):
+            send_message(_tiny_message(), cfg, timeout=1.0, deadline=1.5)
+        elapsed = time.monotonic() - t0
+    finally:
+        server.close()
+    assert 1.4 <= elapsed < 4.0  # cut at the deadline, not at some read timeout
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -321,10 +431,10 @@ def test_subject_counts_flags_and_follows_units() -> None:
     base = build_weekly_report(
         empty, settings=Settings(), week_ending=date(2026, 11, 22)
     )
-    assert subject_line(base) == "kneeload — week of 16 Nov: 0 km, 0 flags"
+    assert subject_line(base) == "kneeload — week of 16 Nov: 0.0 km, 0 flags"
     flag = Flag("weekly_ramp", "info", date(2026, 11, 22), 25.0, 20.0, "m", [])
     ten_miles = dataclasses.replace(base.numbers, runs=2, distance_m=16093.44)
     report = dataclasses.replace(base, units="mi", numbers=ten_miles, flags=[flag])
-    assert subject_line(report) == "kneeload — week of 16 Nov: 10 mi, 1 flag"
+    assert subject_line(report) == "kneeload — week of 16 Nov: 10.0 mi, 1 flag"
     msg = compose_message(report, {}, sender="k@example.org", to=[])
     assert msg["To"] is None and msg.get_content_type() == "multipart/alternative"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +24,6 @@ from kneeload.errors import KneeloadError
 if TYPE_CHECKING:  # the report imports pandas and matplotlib: keep --help fast
     from kneeload.report.weekly import WeeklyReport
 
-PROBLEM_WINDOW_S = 7 * 86400
 CHART_NAMES = ("acwr", "weekly_km", "cadence", "descent", "taper")
 
 
@@ -102,6 +100,12 @@ def report(
         0 7 * * 1  kneeload report ~/exports
     """
     day = parse_as_of(as_of)  # a bad date is refused before a long ingest
+    addresses = _addresses(emails)
+    if eml is not None and not (addresses or obj.settings.email.to):
+        raise click.UsageError(
+            "--eml needs a recipient for its To: line: add --email ADDR or set "
+            "[email] to in kneeload.toml"
+        )
     if paths:
         run_ingest(obj, list(paths), workers=None, quiet=not obj.verbose)
     week_ending = week_end_of(day) if day else last_complete_week_end(date.today())
@@ -110,9 +114,17 @@ def report(
     folder = out or obj.home / "report"
     built, charts = _build(obj, week_ending)
     _write_files(folder, built, charts)
-    recipients = [] if no_email else list(emails or obj.settings.email.to)
-    if eml is not None or recipients:
-        _deliver(obj, built, charts, recipients, eml)
+    if built.numbers.runs == 0 and built.latest_run is not None:
+        last = built.latest_run
+        warn(
+            f"note: no runs in the week ending {week_ending}; your latest run is "
+            f"from {last:%-d %b %Y}: try --as-of {last.isoformat()}"
+        )
+    to = list(addresses or obj.settings.email.to)
+    if eml is not None:
+        _deliver(obj, built, charts, to, eml)
+    elif to and not no_email:
+        _deliver(obj, built, charts, to, None)
     if obj.verbose:
         warn(
             f"week {built.week_start} to {built.week_ending}: {built.flag_count} flags"
@@ -121,6 +133,16 @@ def report(
         click.echo((folder / "report.txt").read_text(encoding="utf-8"))
     if show or obj.verbose or sys.stdout.isatty():
         click.echo(str(folder))  # at a terminal; a cron job stays quiet
+
+
+def _addresses(emails: tuple[str, ...]) -> list[str]:
+    """The --email addresses, each checked (a usage error names the bad one)."""
+    from kneeload.mail import AddressError, check_address
+
+    try:
+        return [check_address(a) for a in emails]
+    except AddressError as exc:
+        raise click.BadParameter(str(exc), param_hint="--email") from exc
 
 
 def _build(obj: Context, week_ending: date) -> tuple[WeeklyReport, dict[str, bytes]]:
@@ -138,8 +160,8 @@ def _build(obj: Context, week_ending: date) -> tuple[WeeklyReport, dict[str, byt
     except KneeloadError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        # files read in the last 7 days that failed: this week's data may be missing
-        problems = history.problem_files(since_utc=time.time() - PROBLEM_WINDOW_S)
+        # files whose runs would fall in the week (or read then): data may be missing
+        problems = history.problem_files_dated()
     finally:
         history.close()
     built = build_weekly_report(
@@ -177,11 +199,21 @@ def _deliver(
     recipients: list[str],
     eml: Path | None,
 ) -> None:
-    from kneeload.mail import MailError, compose_message, send_message, write_eml
+    from kneeload.mail import (
+        AddressError,
+        MailError,
+        compose_message,
+        send_message,
+        write_eml,
+    )
 
     cfg = obj.settings.email
-    sender = cfg.sender or cfg.username or "kneeload@localhost"
-    msg = compose_message(built, charts, sender=sender, to=recipients)
+    login = cfg.username if cfg.username and "@" in cfg.username else None
+    sender = cfg.sender or login or "kneeload@localhost"
+    try:
+        msg = compose_message(built, charts, sender=sender, to=recipients)
+    except AddressError as exc:  # from [email] sender/to in the settings
+        raise click.ClickException(f"[email] in kneeload.toml: {exc}") from exc
     try:
         if eml is not None:
             write_eml(msg, eml)
