@@ -20,7 +20,7 @@ from kneeload.cli import cli
 from kneeload.cli.report import last_complete_week_end, week_end_of
 from kneeload.config import Settings, load_settings
 from kneeload.history import open_history
-from kneeload.notes import KneePainNote
+from kneeload.notes import Note
 from kneeload.report.charts import (
     OKABE_ITO,
     figure_to_png,
@@ -129,7 +129,7 @@ def test_cadence_suggestion_when_knee_pain_noted(
     story: dict, activities: pd.DataFrame
 ) -> None:
     week_ending = _ramp_week(story)
-    note = KneePainNote(day=week_ending, score=3)
+    note = Note(id=1, day=week_ending, kind="knee_pain", score=3)
     report = build_weekly_report(
         activities, settings=Settings(), week_ending=week_ending, knee_notes=[note]
     )
