@@ -38,7 +38,7 @@ class KneeloadGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
-            warn("interrupted: nothing half-written is kept; run it again to finish")
+            warn("interrupted: what was saved is kept; run the command again to finish")
             ctx.exit(EXIT_INTERRUPTED)
         except Exception as exc:
             if getattr(ctx.obj, "verbose", False):
