@@ -284,7 +284,7 @@ def test_ctrl_c_outside_ingest_is_one_line(
     assert code == 130
     lines = err.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("note: no activities")
-    assert lines[1].startswith("interrupted:") and "run it again" in lines[1]
+    assert lines[1].startswith("interrupted:") and "run the command again" in lines[1]
 
 
 # --- unexpected errors --------------------------------------------------------
