@@ -165,11 +165,12 @@ def routine(stage: int | None, *, sex: str | None = None) -> dict[str, list[str]
 
 
 def strength_text(sessions: int) -> str:
-    """E.g. 'Strength: 1 session in the last 7 days (2-3 a week recommended).'"""
+    """E.g. 'Strength: 1 session in the last 7 days; ... 2-3 a week.'"""
     word = "session" if sessions == 1 else "sessions"
     return (
-        f"Strength: {sessions} {word} in the last 7 days against the 2-3 a week "
-        "of the recommended treatment (combined hip and knee strengthening)."
+        f"Strength: {sessions} {word} in the last 7 days. Combined hip and knee "
+        "strengthening is the recommended treatment for kneecap pain (Crossley "
+        "2016): 2-3 sessions a week."
     )
 
 

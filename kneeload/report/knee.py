@@ -172,7 +172,7 @@ def knee_lines(page: KneePage, *, units: str, log: Sequence[PainLogDay]) -> list
     out.append("Cool-down: " + r["cool_down"][0] + ".")
     if r["load"]:
         out.append("Load: " + "; ".join(r["load"]) + ".")
-    out.append(txt.strength_text(page.strength_per_week) + " " + txt.STRENGTH_TEXT)
+    out.append(txt.strength_text(page.strength_per_week))
     for pair in page.shoes:
         dist = pair.distance_m / per_unit_m(units)
         out.append(
@@ -192,7 +192,9 @@ def render_knee_page(page: KneePage, *, units: str = "km") -> str:
         indent = "    " if para.startswith("  ") else ""
         lines += textwrap.wrap(para, 88, subsequent_indent=indent + "  ") or [""]
     lines.append("")
-    lines += [f"  - {e.citation} (grade {e.grade})" for e in page.evidence]
+    for e in page.evidence:
+        entry = f"- {e.citation} (grade {e.grade})"
+        lines += textwrap.wrap(entry, 88, initial_indent="  ", subsequent_indent="    ")
     return "\n".join(lines)
 
 
