@@ -97,8 +97,11 @@ def smooth_altitude(active_s: np.ndarray, altitude_m: np.ndarray) -> np.ndarray:
     on_grid = np.interp(grid, active_s, altitude_m)
     half = round(SMOOTH_WINDOW_S / SMOOTH_GRID_S / 2)
     # reflect, not edge: edge padding would repeat a noisy first point half+1 times
-    mode = "reflect" if on_grid.size > half else "edge"
-    windows = sliding_window_view(np.pad(on_grid, half, mode=mode), 2 * half + 1)
+    if on_grid.size > half:
+        padded = np.pad(on_grid, half, mode="reflect")
+    else:
+        padded = np.pad(on_grid, half, mode="edge")
+    windows = sliding_window_view(padded, 2 * half + 1)
     median = np.partition(windows, half, axis=1)[:, half]
     return np.interp(active_s, grid, median)
 
@@ -171,7 +174,10 @@ def timezone_at(lat_deg: float, lon_deg: float) -> str | None:
 
     Positions are rounded to 0.001 deg (about 100 m) and cached: runs start from
     the same few places, and one lookup costs up to about 0.5 ms near borders.
+    A position off the globe (|lat| > 90, |lon| > 180, NaN) has no zone: None.
     """
+    if not (-90.0 <= lat_deg <= 90.0 and -180.0 <= lon_deg <= 180.0):
+        return None
     return _zone_at(round(lat_deg, 3), round(lon_deg, 3))
 
 

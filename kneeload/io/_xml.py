@@ -20,6 +20,7 @@ nothing, so they only produce the note.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import io
 import math
@@ -44,9 +45,13 @@ HARMLESS_ERRORS = frozenset({"NS_ERR_UNDEFINED_NAMESPACE", "ERR_RESERVED_XML_NAM
 
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _ENCODING_DECL = re.compile(rb"""^[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+_DECL_ENCODING = re.compile(r"""(^\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*(["'])""")
 _ASCII_SUPERSETS = frozenset(
     {b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1", b"latin-1", b"latin1"}
 )
+#: ISO 8601 texts whose year pandas can hold (1678-2261; the edge years are
+#: only partly representable, so they are left out)
+_SAFE_YEAR = re.compile(r"\s*(?:1(?:6(?:79|[89]\d)|[7-9]\d\d)|2(?:[01]\d\d|2[0-5]\d|260))-")
 _WIDE_BOMS = (b"\xfe\xff", b"\xff\xfe", b"\x00\x00\xfe\xff")
 
 
@@ -66,10 +71,13 @@ class Recovery:
 
     messages: list[str] = field(default_factory=list)
     lost: bool = False
+    recovered: bool = True  # False: only re-encoded (an encoding expat cannot use)
 
     def note(self) -> str:
         """One line for RawActivity.notes."""
         first = self.messages[0] if self.messages else "unknown error"
+        if not self.recovered:
+            return first
         return f"malformed XML read in recover mode ({first})"
 
     def partial(self) -> str | None:
@@ -87,29 +95,69 @@ def local_name(tag: str) -> str:
 
 
 def read_xml(
-    data: bytes, name: str, make_handler: type[H]
+    data: bytes, name: str, make_handler: type[H], *, transcode: bool = True
 ) -> tuple[H, Recovery | None]:
-    """Feed every element of ``data`` to a fresh handler; recover when malformed."""
+    """Feed every element of ``data`` to a fresh handler; recover when malformed.
+
+    ``transcode=False`` is the second pass of a document already re-encoded as
+    UTF-8 (see ``_read_transcoded``): it never transcodes again.
+    """
     handler = make_handler()
     iterparse = (
         ET.iterparse if plainly_without_dtd(data) else defusedxml.ElementTree.iterparse
     )
-    try:
-        for _event, elem in iterparse(io.BytesIO(data), events=("end",)):
-            handler.end(elem)
-    except defusedxml.EntitiesForbidden as exc:
-        raise UnsafeFileError(
-            name, "XML entity declarations are refused (possible entity-expansion bomb)"
-        ) from exc
-    except defusedxml.ExternalReferenceForbidden as exc:
-        raise UnsafeFileError(
-            name, "XML external entity references are refused"
-        ) from exc
-    except defusedxml.DefusedXmlException as exc:
-        raise UnsafeFileError(name, f"unsafe XML construct refused ({exc})") from exc
-    except ET.ParseError:
-        return _read_recovering(data, name, make_handler)
+    events = iterparse(io.BytesIO(data), events=("end",))
+    while True:
+        # only the parser runs inside the try: a handler bug is never taken for
+        # a property of the file
+        try:
+            _event, elem = next(events)
+        except StopIteration:
+            break
+        except defusedxml.EntitiesForbidden as exc:
+            raise UnsafeFileError(
+                name,
+                "XML entity declarations are refused (possible entity-expansion bomb)",
+            ) from exc
+        except defusedxml.ExternalReferenceForbidden as exc:
+            raise UnsafeFileError(
+                name, "XML external entity references are refused"
+            ) from exc
+        except defusedxml.DefusedXmlException as exc:
+            raise UnsafeFileError(name, f"unsafe XML construct refused ({exc})") from exc
+        except ET.ParseError:
+            return _read_recovering(data, name, make_handler)
+        except (LookupError, ValueError) as exc:
+            # expat knows only single-byte encodings besides UTF-8/16: an unknown
+            # or multi-byte declaration (Shift_JIS, UTF-32...) is decoded here
+            if not transcode:
+                raise CorruptFileError(name, f"not readable XML ({exc})") from exc
+            return _read_transcoded(data, name, make_handler)
+        handler.end(elem)
     return handler, None
+
+
+def _read_transcoded(
+    data: bytes, name: str, make_handler: type[H]
+) -> tuple[H, Recovery | None]:
+    """Read a document whose declared encoding expat cannot use, as UTF-8."""
+    declared = _ENCODING_DECL.search(data[:256])
+    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    if data.startswith((b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")):
+        encoding = "utf-32"
+    try:
+        codecs.lookup(encoding)
+        text, how = data.decode(encoding, errors="replace"), f"decoded as {encoding}"
+    except LookupError:
+        text = data.decode("utf-8", errors="replace")
+        how = f"unknown encoding {encoding!r}, read as UTF-8"
+    text = _DECL_ENCODING.sub(r"\1utf-8\2", text.lstrip("\ufeff"), count=1)
+    handler, recovery = read_xml(
+        text.encode("utf-8"), name, make_handler, transcode=False
+    )
+    recovery = recovery or Recovery(recovered=False)
+    recovery.messages.insert(0, f"declared encoding: {how}")
+    return handler, recovery
 
 
 def plainly_without_dtd(data: bytes) -> bool:
@@ -187,16 +235,43 @@ def floats(values: Iterable[str | None] | np.ndarray) -> np.ndarray:
 
 
 def epoch_seconds(values: list[str | None]) -> np.ndarray:
-    """ISO 8601 texts (``Z`` or offsets) -> UTC epoch seconds; unparsable -> NaN."""
+    """ISO 8601 texts (``Z`` or offsets) -> UTC epoch seconds; unparsable -> NaN.
+
+    Years pandas cannot hold (before 1677 or after 2262) are NaN too: they are
+    no moment a runner ran (RULES §1.5 drops them later anyway).
+    """
     if not values:
         return np.empty(0, dtype=np.float64)
+    try:
+        return _epoch(values)
+    except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError):
+        pass
+    kept = [v if v is not None and _SAFE_YEAR.match(v) else None for v in values]
+    try:
+        return _epoch(kept)
+    except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError):
+        return np.array([_epoch_one(v) for v in kept], dtype=np.float64)
+
+
+def _epoch(values: list[str | None]) -> np.ndarray:
     stamps = pd.to_datetime(
         pd.Series(values, dtype=object), utc=True, format="ISO8601", errors="coerce"
     )
-    ns = stamps.dt.as_unit("ns").array.asi8.astype(np.float64)
-    out = ns / 1e9
-    out[stamps.isna().to_numpy()] = math.nan
+    # pandas keeps the unit it parsed (s, ms, us or ns); microseconds hold
+    # every year pandas accepts without overflowing
+    us = stamps.dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+    out = us.view(np.int64).astype(np.float64) / 1e6
+    out[np.isnat(us)] = math.nan
     return out
+
+
+def _epoch_one(value: str | None) -> float:
+    if value is None:
+        return math.nan
+    try:
+        return float(_epoch([value])[0])
+    except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError):
+        return math.nan
 
 
 def first_last(values: np.ndarray) -> tuple[float, float] | None:

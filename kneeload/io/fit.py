@@ -9,7 +9,11 @@ which ``build_activities`` turns into one ``RawActivity`` per FIT session.
 from __future__ import annotations
 
 import math
+import struct
+import traceback
+from collections.abc import Iterator
 from functools import cache
+from typing import Any
 
 import numpy as np
 from fitparse import FitFile, FitParseError, profile
@@ -52,31 +56,63 @@ def parse_fit(data: bytes, name: str) -> list[RawActivity]:
     return build_activities(decoded, name)
 
 
+#: What fitparse raises on bytes it cannot decode. fitparse 1.2 also raises
+#: TypeError (a component field holding invalid bytes), KeyError (a developer
+#: field with an unknown base type), IndexError/struct.error (a message cut
+#: short) and UnicodeDecodeError (a string field). Only fitparse's own code runs
+#: where these are caught (``_fitparse_messages``), so kneeload bugs still raise.
+_FITPARSE_ERRORS = (
+    FitParseError,
+    TypeError,
+    KeyError,
+    IndexError,
+    ValueError,
+    struct.error,
+    UnicodeDecodeError,
+)
+
+
 def decode_reference(data: bytes, name: str) -> FitData:
     """Decode with fitparse into the same ``FitData`` shape as the fast decoder."""
     out = FitData(messages={kind: [] for kind in MESSAGE_KEYS.values()})
     rows: list[dict[str, float | None]] = []
-    try:
-        fit = FitFile(data, data_processor=_RawValues())
-        for message in fit.get_messages(list(MESSAGE_KEYS.values())):
-            row = _reference_row(message)
-            if message.name == "record":
-                rows.append(row)
+    messages = _fitparse_messages(data)
+    while True:
+        try:
+            message = next(messages)
+        except StopIteration:
+            break
+        except _FITPARSE_ERRORS as exc:
+            if not out.messages["file_id"] and not rows:
+                raise CorruptFileError(name, f"unreadable FIT file ({exc})") from exc
+            if isinstance(exc, FitCRCError):
+                out.problems.append("file CRC mismatch")
             else:
-                out.messages[message.name].append(row)
-    # fitparse 1.2 raises TypeError when a component field holds invalid bytes
-    except (FitParseError, TypeError) as exc:
-        if not out.messages["file_id"] and not rows:
-            raise CorruptFileError(name, f"unreadable FIT file ({exc})") from exc
-        if isinstance(exc, FitCRCError):
-            out.problems.append("file CRC mismatch")
+                out.partial = f"{_fitparse_reason(exc)}: kept {len(rows)} records"
+            break
+        row = _reference_row(message)
+        if message.name == "record":
+            rows.append(row)
         else:
-            out.partial = f"{exc}: kept {len(rows)} records"
+            out.messages[message.name].append(row)
     out.records = {
         key: np.array([row.get(key) for row in rows], dtype=np.float64)
         for key in RECORD_KEYS
     }
     return out
+
+
+def _fitparse_messages(data: bytes) -> Iterator[Any]:
+    """fitparse's messages of the kinds kneeload reads (nothing of ours runs here)."""
+    fit = FitFile(data, data_processor=_RawValues())
+    yield from fit.get_messages(list(MESSAGE_KEYS.values()))
+
+
+def _fitparse_reason(exc: Exception) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if isinstance(exc, KeyError) and frames[-1].name == "add_dev_field_description":
+        return f"developer field with an unknown base type {exc}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 class _RawValues:
