@@ -96,7 +96,7 @@ def read_source(
 def _read_source(
     source: Source, known_sha: str | None, default_tz: str | None
 ) -> ReadResult:
-    from kneeload.summary import summarise
+    from kneeload.summary import split_clock_jumps, summarise
 
     def result(status: str, sha: str | None, reason: str | None = None) -> ReadResult:
         return ReadResult(
@@ -124,7 +124,7 @@ def _read_source(
     except ActivityFileError as exc:
         return result("error", None, exc.reason)
     parsed, reasons = [], []
-    for raw in raws:
+    for raw in (part for whole in raws for part in split_clock_jumps(whole)):
         for name, value in (source.meta or {}).items():
             if hasattr(raw, name):
                 setattr(raw, name, value)

@@ -27,11 +27,26 @@ Decisions (all grade C engineering defaults, configurable by keyword):
   UTC with ``utc_offset_s`` None ("config"). ``local_date`` = start date in that zone.
 * **Relative timestamps** (FIT seconds since power-on) cannot be placed on a
   calendar, so they raise ``NotAnActivityError`` rather than inventing 1989/1990.
+* **Plausibility** (RULES §1.5). Before anything is computed, samples whose time
+  is before 1990-01-01 or after now + 1 day, or earlier than a sample before them
+  (a clock going back), are dropped whole; positions off the globe or at (0, 0),
+  heart rates outside 25-240 bpm (0 and 255 are "no value"), altitudes outside
+  -500..9,000 m, and, once the sport is known, running speeds above 12.5 m/s and
+  cadences above 260 steps/min lose that one value. Each kind of drop is counted
+  in ``RawActivity.notes``. When no timestamp at all is plausible the times are
+  kept as they are (the activity-level check says why it is suspect). A clock
+  that jumps forward by more than ``CLOCK_JUMP_S`` inside one activity splits it
+  (``split_clock_jumps``, called by ingest before ``summarise``).
+* **Sparse heart rate** (GPX/TCX). Each HR sample holds until the next HR sample,
+  gaps capped at 10 s, not until the next point (RULES §10).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import re
+import time
 
 import numpy as np
 
@@ -55,6 +70,18 @@ DOWNHILL_GRADE = -0.05
 #: Real zones span UTC-12..UTC+14; a larger file offset is a broken local_timestamp.
 MAX_UTC_OFFSET_S = 14 * 3600.0
 FORMAT_BONUS = {"fit": 2, "tcx": 1, "gpx": 0}
+
+# RULES §1.5 sample-level limits
+EARLIEST_UTC = 631152000.0  # 1990-01-01T00:00:00Z
+FUTURE_SLACK_S = 86_400.0
+HR_MIN_BPM, HR_MAX_BPM = 25.0, 240.0
+MAX_SPM = 260.0
+MAX_RUN_SPEED_MPS = 12.5
+ALTITUDE_RANGE_M = (-500.0, 9000.0)
+#: A forward jump of the clock longer than this inside one activity splits it.
+CLOCK_JUMP_S = 86_400.0
+#: Formats whose HR is held to the next HR sample, not the next point.
+SPARSE_HR_FORMATS = ("gpx", "tcx")
 
 RELATIVE_TIME_REASON = (
     "timestamps are relative to device power-on: no calendar date to place the activity"
@@ -84,26 +111,44 @@ def summarise(
     *,
     default_tz: str | None = None,
     hysteresis_m: float = DESCENT_HYSTERESIS_M,
+    now_utc: float | None = None,
 ) -> tuple[Activity, Samples]:
-    """Canonical ``Activity`` and samples (cadence in steps/min) of ``raw``."""
+    """Canonical ``Activity`` and samples (cadence in steps/min) of ``raw``.
+
+    Sample-level drops (RULES §1.5) are counted in ``raw.notes``.
+    """
     if raw.relative_time:
         raise NotAnActivityError(source, RELATIVE_TIME_REASON)
+    now = time.time() if now_utc is None else now_utc
     cols = _columns(raw)
+    drops: dict[str, int] = {}
+    cols, rows_dropped = _plausible_rows(cols, now, drops)
+    _plausible_values(cols, drops)
+    if rows_dropped and raw.format == "gpx":
+        # the reader's GPS distance and speed ran over the dropped points
+        cols["distance_m"] = np.full(cols["time_s"].size, np.nan)
+        cols["speed_mps"] = np.full(cols["time_s"].size, np.nan)
     t = cols["time_s"]
-    start = _start(raw, t, source)
+    start = _start(raw, t, source, now)
     w = hold_weights(t)
     cum = _cumulative_distance(cols)
     speed = _speed(cols["speed_mps"], cum, t)
     gait = {"time_s": t, "speed_mps": speed, "cadence_raw": cols["cadence_raw"]}
     sport, sub_sport, sport_source = activity_sport(raw, gait, name=_name(source))
+    if sport == "running":
+        speed = _drop(speed, speed > MAX_RUN_SPEED_MPS, "running speed", drops)
     distance, distance_source = _distance(raw, cols)
     moving = speed > MOVING_SPEED_MPS
-    spm, cad_value, cad_source, step_len = _cadence(raw.format, sport, cols, speed, w)
+    spm, cad_value, cad_source, step_len = _cadence(
+        raw.format, sport, cols, speed, w, drops
+    )
     alt_s, ascent, descent = _elevation(raw, cols["altitude_m"], w, hysteresis_m)
     grade = _grade(cum, alt_s)
     offset, tz_source = _utc_offset(raw, cols, start, default_tz)
     hr = cols["heart_rate_bpm"]
-    hr = np.where(hr > 0, hr, np.nan)
+    w_hr = hr_weights(t, hr) if raw.format in SPARSE_HR_FORMATS else w
+    elapsed = _elapsed(raw, t, start if rows_dropped else None)
+    raw.notes += _drop_notes(drops)
     activity = Activity(
         source=source,
         format=raw.format,
@@ -114,14 +159,14 @@ def summarise(
         local_date=geo.local_date(start, offset or 0.0),
         utc_offset_s=offset,
         tz_source=tz_source,
-        elapsed_s=_elapsed(raw, t),
+        elapsed_s=elapsed,
         moving_s=_moving(raw, speed, w),
         distance_m=distance,
         distance_source=distance_source,
         ascent_m=ascent,
         descent_m=descent,
-        avg_hr=_hr_mean(raw, hr, w),
-        max_hr=float(np.nanmax(hr)) if np.isfinite(hr).any() else raw.max_hr,
+        avg_hr=_hr_mean(raw, hr, w_hr),
+        max_hr=float(np.nanmax(hr)) if np.isfinite(hr).any() else _hr_ok(raw.max_hr),
         cadence_spm=cad_value,
         cadence_source=cad_source,
         step_length_m=step_len,
@@ -129,11 +174,142 @@ def summarise(
         partial=raw.partial,
         n_samples=int(t.size),
         richness=_richness(raw, cols),
-        hr_hist=_hr_hist(hr, w),
+        hr_hist=_hr_hist(hr, w_hr),
         steady_segments=steady_segments(t, w, speed, spm, grade, start),
         downhill_s=float(w[moving & (grade < DOWNHILL_GRADE)].sum()),
     )
     return activity, _canonical_samples(cols, cum, speed, spm)
+
+
+def hr_weights(
+    time_s: np.ndarray, hr: np.ndarray, cap_s: float = GAP_CAP_S
+) -> np.ndarray:
+    """Seconds each HR sample holds: until the next HR sample (the last one: until
+    the last timestamp), capped at ``cap_s``; samples without HR hold 0."""
+    w = np.zeros(time_s.size)
+    ok = np.flatnonzero(np.isfinite(time_s) & np.isfinite(hr))
+    if ok.size == 0:
+        return w
+    timed = time_s[np.isfinite(time_s)]
+    until = np.append(time_s[ok[1:]], timed.max())
+    w[ok] = np.clip(until - time_s[ok], 0.0, cap_s)
+    return w
+
+
+def plausible_time(time_s: np.ndarray, now_utc: float) -> np.ndarray:
+    """True where a timestamp lies in 1990-01-01 … now + 1 day (RULES §1.5)."""
+    with np.errstate(invalid="ignore"):
+        return (time_s >= EARLIEST_UTC) & (time_s <= now_utc + FUTURE_SLACK_S)
+
+
+def _plausible_rows(
+    cols: dict[str, np.ndarray], now: float, drops: dict[str, int]
+) -> tuple[dict[str, np.ndarray], bool]:
+    """Drop samples at impossible times or going back in time (all columns)."""
+    t = cols["time_s"]
+    timed = np.isfinite(t)
+    good = plausible_time(t, now)
+    if not good.any():
+        return cols, False  # nothing to anchor on: the activity level says why
+    bad_time = timed & ~good
+    filled = np.where(good, t, -np.inf)
+    before = np.concatenate(([-np.inf], np.maximum.accumulate(filled)[:-1]))
+    back = good & (t < before)
+    drop = bad_time | back
+    if not drop.any():
+        return cols, False
+    if bad_time.any():
+        drops["timestamp outside 1990 … now + 1 day"] = int(bad_time.sum())
+    if back.any():
+        drops["sample going back in time"] = int(back.sum())
+    keep = ~drop
+    return {k: v[keep] for k, v in cols.items()}, True
+
+
+def _plausible_values(cols: dict[str, np.ndarray], drops: dict[str, int]) -> None:
+    """Blank single values no sensor can mean (positions, HR, altitude)."""
+    lat, lon = cols["lat_deg"], cols["lon_deg"]
+    with np.errstate(invalid="ignore"):
+        off = (np.abs(lat) > 90.0) | (np.abs(lon) > 180.0) | ((lat == 0) & (lon == 0))
+        off |= np.isfinite(lat) != np.isfinite(lon)
+        hr = cols["heart_rate_bpm"]
+        no_value = (hr == 0) | (hr == 255)
+        bad_hr = ~no_value & ((hr < HR_MIN_BPM) | (hr > HR_MAX_BPM))
+        alt = cols["altitude_m"]
+        bad_alt = (alt < ALTITUDE_RANGE_M[0]) | (alt > ALTITUDE_RANGE_M[1])
+    if off.any():
+        has = np.isfinite(lat) | np.isfinite(lon)
+        if (off & has).any():
+            drops["position off the globe or at (0, 0)"] = int((off & has).sum())
+        cols["lat_deg"] = np.where(off, np.nan, lat)
+        cols["lon_deg"] = np.where(off, np.nan, lon)
+    cols["heart_rate_bpm"] = _drop(hr, no_value, "", {})
+    cols["heart_rate_bpm"] = _drop(
+        cols["heart_rate_bpm"], bad_hr, "heart rate outside 25-240 bpm", drops
+    )
+    cols["altitude_m"] = _drop(alt, bad_alt, "altitude outside -500…9,000 m", drops)
+
+
+def _drop(
+    values: np.ndarray, bad: np.ndarray, what: str, drops: dict[str, int]
+) -> np.ndarray:
+    """``values`` with the ``bad`` ones set to NaN; the count goes to ``drops``."""
+    if not bad.any():
+        return values
+    if what:
+        drops[what] = drops.get(what, 0) + int(bad.sum())
+    return np.where(bad, np.nan, values)
+
+
+def _drop_notes(drops: dict[str, int]) -> list[str]:
+    return [f"{what}: {n} dropped (RULES §1.5)" for what, n in drops.items()]
+
+
+def split_clock_jumps(
+    raw: RawActivity, now_utc: float | None = None
+) -> list[RawActivity]:
+    """``raw``, or its parts when the clock jumps forward by days inside it.
+
+    The parts lose the file's whole-activity summary (distance, times, HR,
+    climb): ``summarise`` computes them from each part's samples. Part ``k``
+    (from 0) keeps ``index = raw.index`` for the first and ``raw.index + k * 10000``
+    after, so content ids stay stable.
+    """
+    t = np.asarray(raw.samples.get("time_s", np.empty(0)), dtype=np.float64)
+    now = time.time() if now_utc is None else now_utc
+    good = np.flatnonzero(plausible_time(t, now))
+    if good.size < 2:
+        return [raw]
+    steps = np.diff(t[good])
+    at = np.flatnonzero(steps > CLOCK_JUMP_S)
+    if at.size == 0:
+        return [raw]
+    bounds = [0, *good[at + 1].tolist(), t.size]
+    gaps = [None, *steps[at].tolist()]
+    parts = []
+    for k, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        part = dataclasses.replace(
+            raw,
+            samples={key: np.asarray(v)[lo:hi] for key, v in raw.samples.items()},
+            start_utc=None,
+            total_distance_m=None,
+            total_elapsed_s=None,
+            total_timer_s=None,
+            avg_hr=None,
+            max_hr=None,
+            ascent_m=None,
+            descent_m=None,
+            index=raw.index + k * 10_000,
+            notes=[*raw.notes],
+        )
+        gap = gaps[k]
+        part.notes.append(
+            f"part {k + 1} of {len(bounds) - 1} of one recording whose clock jumps "
+            "forward by days"
+            + (f" ({gap / 86400:.1f} days before this part)" if gap else "")
+        )
+        parts.append(part)
+    return parts
 
 
 def _name(source: str) -> str:
@@ -153,9 +329,12 @@ def _columns(raw: RawActivity) -> dict[str, np.ndarray]:
     return cols
 
 
-def _start(raw: RawActivity, t: np.ndarray, source: str) -> float:
-    if raw.start_utc is not None and np.isfinite(raw.start_utc):
-        return float(raw.start_utc)
+def _start(raw: RawActivity, t: np.ndarray, source: str, now: float) -> float:
+    stated = raw.start_utc
+    if stated is not None and np.isfinite(stated):
+        plausible = bool(plausible_time(np.array([stated]), now)[0])
+        if plausible or not plausible_time(t, now).any():
+            return float(stated)
     finite = t[np.isfinite(t)]
     if finite.size == 0:
         raise NotAnActivityError(source, "no timestamps: cannot place the activity")
@@ -200,9 +379,14 @@ def _distance(
     return None, "none"
 
 
-def _elapsed(raw: RawActivity, t: np.ndarray) -> float:
+def _elapsed(raw: RawActivity, t: np.ndarray, start: float | None = None) -> float:
+    """The file's elapsed time; the sample span when samples were dropped (a
+    reader's span over the dropped samples means nothing) or the file has none."""
     finite = t[np.isfinite(t)]
     span = float(finite[-1] - finite[0]) if finite.size >= 2 else 0.0
+    if start is not None and raw.format != "fit" and finite.size:
+        span = float(finite[-1] - min(start, finite[0]))
+        return span
     elapsed = raw.total_elapsed_s if raw.total_elapsed_s else span
     timer = raw.total_timer_s or 0.0
     if timer > elapsed + 1.0:  # inconsistent summary (timer cannot exceed elapsed)
@@ -220,7 +404,14 @@ def _moving(raw: RawActivity, speed: np.ndarray, w: np.ndarray) -> float:
 
 def _hr_mean(raw: RawActivity, hr: np.ndarray, w: np.ndarray) -> float | None:
     mean = time_weighted_mean(hr, w)
-    return raw.avg_hr if mean is None else mean
+    return _hr_ok(raw.avg_hr) if mean is None else mean
+
+
+def _hr_ok(bpm: float | None) -> float | None:
+    """A file's own HR summary value, None when no heart can mean it."""
+    if bpm is None or not HR_MIN_BPM <= bpm <= HR_MAX_BPM:
+        return None
+    return float(bpm)
 
 
 def _hr_hist(hr: np.ndarray, w: np.ndarray) -> np.ndarray | None:
@@ -232,7 +423,12 @@ def _hr_hist(hr: np.ndarray, w: np.ndarray) -> np.ndarray | None:
 
 
 def _cadence(
-    fmt: str, sport: str, cols: dict[str, np.ndarray], speed: np.ndarray, w: np.ndarray
+    fmt: str,
+    sport: str,
+    cols: dict[str, np.ndarray],
+    speed: np.ndarray,
+    w: np.ndarray,
+    drops: dict[str, int],
 ) -> tuple[np.ndarray, float | None, str | None, float | None]:
     """(cadence_spm column, activity cadence, audit string, step length)."""
     cad = cols["cadence_raw"]
@@ -246,6 +442,11 @@ def _cadence(
     if factor is None:
         return none, None, audit, None
     spm = cad * factor
+    with np.errstate(invalid="ignore"):
+        spm = _drop(spm, spm > MAX_SPM, "cadence above 260 steps/min", drops)
+    mask = mask & np.isfinite(spm)
+    if not mask.any():
+        return np.full(cad.size, np.nan), None, audit, None
     value = weighted_median(spm[mask], w[mask])
     if value is None:
         value = float(np.median(spm[mask]))

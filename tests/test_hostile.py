@@ -157,24 +157,21 @@ def test_positions_off_the_globe_never_reach_the_time_zone_lookup(
     from kneeload.summary import summarise
 
     days = _minutes("2024-05-04", 3)
-    data = tcx(
-        [(days[0], lat, lon, 140), (days[1], lat, lon, 141), (days[2], lat, lon, 142)]
-    )
+    data = tcx([(t, lat, lon, 140) for t in days])
     (raw,) = parse_bytes(data, "off.tcx")
     activity, _ = summarise(raw, "off.tcx", default_tz="Europe/Paris")
     assert activity.tz_source == "config"
-    fit = _position_fit(lat, lon)
-    (raw,) = parse_bytes(fit, "off.fit")
-    activity, _ = summarise(raw, "off.fit", default_tz="Europe/Paris")
-    assert activity.tz_source == "config"
+    assert "position off the globe or at (0, 0): 3 dropped (RULES §1.5)" in raw.notes
+    if abs(lon) <= 180:  # a FIT longitude (int32 semicircles) cannot leave +/-180
+        (raw,) = parse_bytes(_position_fit(lat, lon), "off.fit")
+        activity, _ = summarise(raw, "off.fit", default_tz="Europe/Paris")
+        assert activity.tz_source == "config"
 
 
 def _position_fit(lat: float, lon: float) -> bytes:
     """A FIT activity of three records at one (possibly impossible) position."""
     t0 = 1_000_000_000
     semis = [round(v / SEMICIRCLE_DEG) for v in (lat, lon)]
-    # semicircles wrap past +/-180 deg in an int32: clamp to the type's range
-    semis = [max(-(2**31) + 1, min(2**31 - 2, v)) for v in semis]
     records = [
         _fit_message(
             2,
@@ -188,18 +185,24 @@ def _position_fit(lat: float, lon: float) -> bytes:
     return _fit([file_id, *records])
 
 
-@pytest.mark.parametrize("year", ["1500", "0001", "3000", "9999"])
+@pytest.mark.parametrize("year", ["1500", "0001", "3000", "9999", "99999"])
 def test_years_pandas_cannot_hold_are_no_timestamps(year: str) -> None:
+    from kneeload.summary import summarise
+
     days = _minutes("2024-05-04", 4)
     odd = f"{year}-05-04T07:01:00Z"
     data = gpx(minutes=4).replace(days[1].encode(), odd.encode())
     (raw,) = parse_bytes(data, "odd.gpx")
-    assert np.isnan(raw.samples["time_s"][1])
-    assert raw.start_utc == 1714806000.0  # 2024-05-04T07:00:00Z
+    activity, samples = summarise(raw, "odd.gpx")
+    assert activity.start_utc == 1714806000.0  # 2024-05-04T07:00:00Z
+    assert activity.elapsed_s == 180.0
+    assert np.isfinite(samples["time_s"]).sum() == 3  # 99999: no time at all
     points = [(t, 47.0, 8.0, 140) for t in days]
     points[0] = (odd, 47.0, 8.0, 140)
-    (raw,) = parse_bytes(tcx(points), "odd.tcx")
-    assert np.isnan(raw.samples["time_s"][0])
+    (raw,) = parse_bytes(tcx(points), "odd.tcx")  # the lap starts in that year too
+    activity, samples = summarise(raw, "odd.tcx")
+    assert activity.start_utc == 1714806060.0  # 07:01, the first plausible point
+    assert activity.elapsed_s == 120.0
 
 
 @pytest.mark.parametrize(

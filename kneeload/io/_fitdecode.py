@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from fitparse import profile
@@ -153,7 +154,8 @@ class _Walk:
         return end + 2
 
     def _messages(self, pos: int, end: int) -> int:
-        data, local = self.data, {}
+        data = self.data
+        local: dict[int, _Definition] = {}
         while pos < end:
             head = data[pos]
             if head & 0x80:
@@ -188,7 +190,7 @@ class _Walk:
         most, done, window = (end - pos) // size, 1, 64
         while done < most:
             upto = min(most, done + window)
-            heads = self.u8[pos + done * size : pos + upto * size : size]
+            heads: np.ndarray = self.u8[pos + done * size : pos + upto * size : size]
             if mask != 0xFF:
                 heads = heads & mask
             miss = np.flatnonzero(heads != value)
@@ -202,7 +204,8 @@ class _Walk:
         if pos + 6 > end:
             return 0
         arch, n_fields = data[pos + 2], data[pos + 5]
-        order = "big" if arch else "little"  # as fitparse: any non-zero is big-endian
+        # as fitparse: any non-zero architecture byte means big-endian
+        order: Literal["little", "big"] = "big" if arch else "little"
         global_num = int.from_bytes(data[pos + 3 : pos + 5], order)
         cursor = pos + 6 + 3 * n_fields
         if cursor > end:

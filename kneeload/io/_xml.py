@@ -51,7 +51,9 @@ _ASCII_SUPERSETS = frozenset(
 )
 #: ISO 8601 texts whose year pandas can hold (1678-2261; the edge years are
 #: only partly representable, so they are left out)
-_SAFE_YEAR = re.compile(r"\s*(?:1(?:6(?:79|[89]\d)|[7-9]\d\d)|2(?:[01]\d\d|2[0-5]\d|260))-")
+_SAFE_YEAR = re.compile(
+    r"\s*(?:1(?:6(?:79|[89]\d)|[7-9]\d\d)|2(?:[01]\d\d|2[0-5]\d|260))-"
+)
 _WIDE_BOMS = (b"\xfe\xff", b"\xff\xfe", b"\x00\x00\xfe\xff")
 
 
@@ -124,7 +126,9 @@ def read_xml(
                 name, "XML external entity references are refused"
             ) from exc
         except defusedxml.DefusedXmlException as exc:
-            raise UnsafeFileError(name, f"unsafe XML construct refused ({exc})") from exc
+            raise UnsafeFileError(
+                name, f"unsafe XML construct refused ({exc})"
+            ) from exc
         except ET.ParseError:
             return _read_recovering(data, name, make_handler)
         except (LookupError, ValueError) as exc:

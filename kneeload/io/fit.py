@@ -180,7 +180,7 @@ def build_activities(decoded: FitData, name: str) -> list[RawActivity]:
     relative = first is not None and first < RELATIVE_LIMIT
     shift = 0 if relative else FIT_EPOCH
     owner = _session_of_records(stamps, [s["start_time"] for s in sessions])
-    common = {
+    common: dict[str, object] = {
         "device": _device(file_ids[0] if file_ids else {}),
         "utc_offset_s": _utc_offset(decoded.messages.get("activity", [])),
         "partial": "; ".join(notes) or None,

@@ -128,11 +128,13 @@ def _extension_values(ext: Any) -> tuple[str | None, str | None]:
 def parse_gpx(data: bytes, name: str) -> list[RawActivity]:
     """Parse GPX bytes into one RawActivity per track that has points."""
     fast = fast_tracks(data) if plainly_without_dtd(data) else None
+    tracks: list[tuple[int, str | None, _Track | FastTrack]]
+    recovery: Recovery | None = None
     if fast is not None:
-        tracks, creator, recovery = *fast, None
+        tracks, creator = list(fast[0]), fast[1]
     else:
         handler, recovery = read_xml(data, name, _GpxHandler)
-        tracks, creator = handler.tracks, handler.creator
+        tracks, creator = list(handler.tracks), handler.creator
     if not tracks:
         raise NotAnActivityError(name, "no track points")
     return [
