@@ -176,8 +176,12 @@ def _position_fit(lat: float, lon: float) -> bytes:
         _fit_message(
             2,
             20,
-            [(253, "uint32", t0 + i), (0, "sint32", semis[0]), (1, "sint32", semis[1])]
-            + [(3, "uint8", 140)],
+            [
+                (253, "uint32", t0 + i),
+                (0, "sint32", semis[0]),
+                (1, "sint32", semis[1]),
+                (3, "uint8", 140),
+            ],
         )
         for i in range(3)
     ]
