@@ -62,7 +62,14 @@ from kneeload.cadence_units import (
     weighted_median,
 )
 from kneeload.errors import NotAnActivityError
-from kneeload.schema import SAMPLE_FIELDS, Activity, RawActivity, Samples
+from kneeload.schema import (
+    SAMPLE_FIELDS,
+    Activity,
+    RawActivity,
+    Samples,
+    activity_suspect,
+    iso_utc,
+)
 from kneeload.sport import activity_sport, file_sport, hint_sport
 
 DESCENT_HYSTERESIS_M = 4.0
@@ -178,7 +185,17 @@ def summarise(
         steady_segments=steady_segments(t, w, speed, spm, grade, start),
         downhill_s=float(w[moving & (grade < DOWNHILL_GRADE)].sum()),
     )
+    activity.suspect = _suspect(activity, t, now)
     return activity, _canonical_samples(cols, cum, speed, spm)
+
+
+def _suspect(activity: Activity, t: np.ndarray, now: float) -> str | None:
+    """RULES §1.5 activity level (``schema.activity_suspect``), plus a clock that
+    was never set: no timestamp after 1990-01-01."""
+    reasons = [activity_suspect(activity, now_utc=now)]
+    if activity.start_utc < EARLIEST_UTC and not plausible_time(t, now).any():
+        reasons.append(f"starts before 1990 ({iso_utc(activity.start_utc)})")
+    return "; ".join(r for r in reasons if r) or None
 
 
 def hr_weights(

@@ -165,3 +165,37 @@ def test_sparse_gpx_heart_rate_holds_until_the_next_heart_rate_sample() -> None:
     # 180 holds to the last point, 5 s: (120*3 + 150*10 + 180*5) / 18
     assert act.avg_hr == (120 * 3 + 150 * 10 + 180 * 5) / 18  # 153.33
     assert act.hr_hist is not None and act.hr_hist[150] == 10.0
+
+
+def _run(**kw: object) -> RawActivity:
+    base: dict = {
+        "format": "fit",
+        "sport": "running",
+        "start_utc": T0,
+        "samples": {"time_s": T0 + np.arange(0.0, 1801.0, 60.0)},
+        "total_elapsed_s": 1800.0,
+        "total_timer_s": 1800.0,
+        "total_distance_m": 6000.0,
+    }
+    base.update(kw)
+    return RawActivity(**base)
+
+
+def test_activity_level_suspect_reasons() -> None:
+    ok, _ = summarise(_run(), "ok.fit", now_utc=NOW)
+    assert ok.suspect is None
+    far, _ = summarise(_run(total_distance_m=5_000_000.0), "far.fit", now_utc=NOW)
+    assert far.suspect is not None and "5000 km" in far.suspect
+    assert "m/s" in far.suspect  # 5,000 km in 30 min is also too fast
+    fast, _ = summarise(_run(total_distance_m=14_400.0), "fast.fit", now_utc=NOW)
+    assert fast.suspect == "average running speed 8.0 m/s (limit 7 m/s)"
+    later = NOW + 10 * 86400
+    future = _run(start_utc=later, samples={"time_s": later + np.arange(3.0)})
+    act, _ = summarise(future, "future.fit", now_utc=NOW)
+    assert act.suspect is not None and "future" in act.suspect
+    zero = _run(total_elapsed_s=0.0, total_timer_s=0.0, samples={"time_s": [T0]})
+    act, _ = summarise(zero, "zero.fit", now_utc=NOW)
+    assert act.suspect is not None and "zero or negative elapsed" in act.suspect
+    unset = _run(start_utc=0.0, samples={"time_s": np.arange(0.0, 1801.0, 60.0)})
+    act, _ = summarise(unset, "1970.fit", now_utc=NOW)
+    assert act.suspect == "starts before 1990 (1970-01-01T00:00:00Z)"
