@@ -56,6 +56,22 @@ def test_every_command_takes_home_and_verbose_after_its_name() -> None:
     assert {"ingest", "activities", "check", "report", "config path"} <= set(names)
 
 
+def test_a_command_registered_late_gets_them_too(tmp_path: Path) -> None:
+    from kneeload.cli.context import Context, pass_ctx
+
+    @click.command("late-command")
+    @pass_ctx
+    def late(obj: Context) -> None:
+        click.echo(f"{obj.home} {obj.verbose}")
+
+    cli.add_command(late)
+    try:
+        code, out, _ = _invoke("late-command", "--home", str(tmp_path), "-v")
+    finally:
+        cli.commands.pop("late-command")
+    assert code == 0 and out.strip() == f"{tmp_path} True"
+
+
 def test_home_after_the_subcommand_wins(tmp_path: Path) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
     code, out, _ = _invoke("config", "path", "--home", str(second))

@@ -31,6 +31,13 @@ VERBOSE_HELP = "Say more on stderr (and show tracebacks)."
 class KneeloadGroup(click.Group):
     """The top-level group: one policy for errors that escape a command."""
 
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, with ``--home``/``-v`` even if it was registered late."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _add_global_options(command)
+        return command
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the subcommand; unexpected errors and Ctrl-C become one line."""
         try:
@@ -96,12 +103,15 @@ def walk_commands(group: click.Group) -> Iterator[tuple[str, click.Command]]:
                 yield f"{name} {sub}", inner
 
 
-def _add_global_options(group: click.Group) -> None:
-    """Give every command ``--home`` and ``-v`` too (a later value wins)."""
-    for _name, command in walk_commands(group):
-        taken = {opt for p in command.params for opt in p.opts}
+def _add_global_options(command: click.Command) -> None:
+    """Give ``command`` and its subcommands ``--home`` and ``-v`` (later wins)."""
+    trees = [("", command)]
+    if isinstance(command, click.Group):
+        trees += list(walk_commands(command))
+    for _name, each in trees:
+        taken = {opt for p in each.params for opt in p.opts}
         if "--home" not in taken:
-            command.params.append(
+            each.params.append(
                 click.Option(
                     ["--home"],
                     metavar="DIR",
@@ -111,7 +121,7 @@ def _add_global_options(group: click.Group) -> None:
                 )
             )
         if "--verbose" not in taken and "-v" not in taken:
-            command.params.append(
+            each.params.append(
                 click.Option(
                     ["-v", "--verbose"],
                     is_flag=True,
@@ -122,4 +132,7 @@ def _add_global_options(group: click.Group) -> None:
             )
 
 
-_add_global_options(cli)  # keep last: after every command is registered
+# Every command registered above gets them now (for --help listings and tests);
+# one registered later gets them when it is looked up (get_command).
+for _name, _command in list(cli.commands.items()):
+    _add_global_options(_command)
