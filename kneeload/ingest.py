@@ -24,7 +24,13 @@ from kneeload.errors import ActivityFileError, NotAnActivityError
 from kneeload.io import parse_bytes
 from kneeload.io.sources import Source, close_archives, escape_controls, iter_sources
 from kneeload.schema import RawActivity
-from kneeload.store import FileResult, ParsedActivity, Store, encode_samples
+from kneeload.store import (
+    FileResult,
+    ParsedActivity,
+    Store,
+    encode_samples,
+    finish_activity,
+)
 
 #: Below this many files to parse, a process pool costs more than it saves.
 MIN_FILES_FOR_POOL = 24
@@ -133,6 +139,7 @@ def _read_source(
         except NotAnActivityError as exc:
             reasons.append(exc.reason)
             continue
+        finish_activity(activity, raw, samples, now_utc=time.time())  # store's hook
         activity.id = hashlib.sha256(f"{sha}:{raw.index}".encode()).hexdigest()[:16]
         parsed.append(ParsedActivity(activity, encode_samples(samples)))
     if not parsed:

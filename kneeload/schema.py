@@ -198,23 +198,43 @@ FUTURE_SLACK_S = 86_400.0
 
 def activity_suspect(act: Activity, *, now_utc: float) -> str | None:
     """Why ``act`` cannot be what it claims (RULES §1.5 activity level), or None."""
+    return suspect_reason(
+        sport=act.sport,
+        start_utc=act.start_utc,
+        elapsed_s=act.elapsed_s,
+        moving_s=act.moving_s,
+        distance_m=act.distance_m,
+        now_utc=now_utc,
+    )
+
+
+def suspect_reason(
+    *,
+    sport: str,
+    start_utc: float,
+    elapsed_s: float | None,
+    moving_s: float | None,
+    distance_m: float | None,
+    now_utc: float,
+) -> str | None:
+    """The activity-level plausibility check of RULES §1.5 on plain values."""
     reasons = []
-    if not act.elapsed_s or act.elapsed_s <= 0:
+    if not elapsed_s or elapsed_s <= 0:
         reasons.append("zero or negative elapsed time")
-    if act.distance_m is not None and act.distance_m <= 0:
+    if distance_m is not None and distance_m <= 0:
         reasons.append("zero or negative distance")
-    if act.start_utc > now_utc + FUTURE_SLACK_S:
-        reasons.append(f"starts in the future ({iso_utc(act.start_utc)})")
-    if act.sport == "running":
-        dist = act.distance_m or 0.0
-        moving = act.moving_s or act.elapsed_s or 0.0
+    if start_utc > now_utc + FUTURE_SLACK_S:
+        reasons.append(f"starts in the future ({iso_utc(start_utc)})")
+    if sport == "running":
+        dist = distance_m or 0.0
+        moving = moving_s or elapsed_s or 0.0
         if dist > MAX_RUN_DISTANCE_M:
-            reasons.append(f"a run of {dist / 1000:.0f} km (limit 300 km)")
-        if act.elapsed_s and act.elapsed_s > MAX_RUN_ELAPSED_S:
-            reasons.append(f"a run of {act.elapsed_s / 3600:.1f} h (limit 30 h)")
+            reasons.append(f"a run of {dist / 1000:,.0f} km (limit 300 km)")
+        if elapsed_s and elapsed_s > MAX_RUN_ELAPSED_S:
+            reasons.append(f"a run of {elapsed_s / 3600:,.1f} h (limit 30 h)")
         if moving > 0 and dist / moving > MAX_RUN_SPEED_MPS:
             reasons.append(
-                f"average running speed {dist / moving:.1f} m/s (limit 7 m/s)"
+                f"average running speed {dist / moving:,.1f} m/s (limit 7 m/s)"
             )
     return "; ".join(reasons) or None
 

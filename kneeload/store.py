@@ -29,8 +29,11 @@ from kneeload.schema import (
     SPORTS,
     STORED_SAMPLE_FIELDS,
     Activity,
+    RawActivity,
     Samples,
     activity_columns,
+    activity_suspect,
+    suspect_reason,
 )
 
 SCHEMA_VERSION = 3
@@ -207,6 +210,8 @@ class Store:
             for sql in steps:
                 self._db.execute(sql)
             self._add_missing_columns()
+            if version:
+                self._backfill_evidence()
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         except BaseException:
@@ -219,6 +224,34 @@ class Store:
         for name, sql in _ACTIVITY_SQL.items():
             if name not in have:
                 self._db.execute(f"ALTER TABLE activities ADD COLUMN {name} {sql}")
+
+    def _backfill_evidence(self) -> None:
+        """Schema 3 evidence for activities stored before it: HR peak, suspect."""
+        now = time.time()
+        rows = self._db.execute(
+            "SELECT a.id, a.sport, a.start_utc, a.elapsed_s, a.moving_s, "
+            "a.distance_m, s.data FROM activities a "
+            "LEFT JOIN samples s ON s.activity_id = a.id"
+        ).fetchall()
+        for aid, sport, start, elapsed, moving, distance, blob in rows:
+            peak = None
+            if blob is not None:
+                try:
+                    peak = hr_peak_30s(decode_samples(blob))
+                except (StoreError, ValueError, zlib.error):
+                    peak = None  # damaged samples: doctor reports them
+            reason = suspect_reason(
+                sport=sport,
+                start_utc=start,
+                elapsed_s=elapsed,
+                moving_s=moving,
+                distance_m=distance,
+                now_utc=now,
+            )
+            self._db.execute(
+                "UPDATE activities SET hr_peak30 = ?, suspect = ? WHERE id = ?",
+                (peak, reason, aid),
+            )
 
     def file_index(self) -> dict[str, FileRecord]:
         """Every file the store has seen, keyed by path (or archive!member)."""
@@ -662,6 +695,62 @@ def decode_hr_hist(blob: bytes | None) -> np.ndarray | None:
     if blob is None:
         return None
     return np.frombuffer(zlib.decompress(blob), dtype="<f4").astype(np.float64)
+
+
+#: Window of the rolling median behind the HR-max evidence (RULES §1.5).
+HR_PEAK_WINDOW_S = 30
+#: A sample's HR holds until the next one, at most this long (as in summary).
+_HR_HOLD_S = 10.0
+
+
+def hr_peak_30s(samples: Samples) -> float | None:
+    """Highest 30-s rolling median of HR (RULES §1.5): one glitch cannot set it.
+
+    HR is put on a 1-s grid (each sample holds until the next, at most 10 s) and
+    only windows with HR in every second count; None when there is no such
+    window.
+    """
+    t, hr = samples.get("time_s"), samples.get("heart_rate_bpm")
+    if t is None or hr is None:
+        return None
+    ok = np.isfinite(t) & np.isfinite(hr) & (hr > 0)
+    t, hr = np.asarray(t)[ok], np.asarray(hr)[ok]
+    if t.size < 2 or not np.all(np.diff(t) >= 0):
+        order = np.argsort(t, kind="stable")
+        t, hr = t[order], hr[order]
+    if t.size < 2 or t[-1] - t[0] < HR_PEAK_WINDOW_S:
+        return None
+    grid = np.arange(t[0], t[-1] + 1.0, 1.0)
+    idx = np.searchsorted(t, grid, side="right") - 1
+    held = np.where(grid - t[idx] <= _HR_HOLD_S, hr[idx], np.nan)
+    if held.size < HR_PEAK_WINDOW_S:
+        return None
+    windows = np.lib.stride_tricks.sliding_window_view(held, HR_PEAK_WINDOW_S)
+    full = np.isfinite(windows).all(axis=1)
+    if not full.any():
+        return None
+    return float(np.median(windows[full], axis=1).max())
+
+
+def finish_activity(
+    activity: Activity, raw: RawActivity, samples: Samples, *, now_utc: float
+) -> Activity:
+    """Fill what the store keeps beside the summary: export fields, HR peak, suspect.
+
+    Called once per activity at ingest (after ``summary.summarise``): the name,
+    gear and RPE the reader or export found, the 30-s HR peak (RULES §1.5) and the
+    activity-level plausibility reason (``schema.activity_suspect``).
+    """
+    for name in ("name", "gear", "rpe"):
+        if getattr(activity, name) is None:
+            setattr(activity, name, getattr(raw, name, None))
+    if activity.rpe is not None and not 1 <= activity.rpe <= 10:
+        activity.rpe = None  # not CR-10
+    if activity.hr_peak30 is None:
+        activity.hr_peak30 = hr_peak_30s(samples)
+    if activity.suspect is None:
+        activity.suspect = activity_suspect(activity, now_utc=now_utc)
+    return activity
 
 
 _MAGIC = b"KLS1"

@@ -304,9 +304,10 @@ def test_add_trimp_uses_configured_profile() -> None:
 
 
 def test_hr_profile_estimated_and_labelled() -> None:
-    acts = frame([run(d, 5.0, max_hr=float(150 + d)) for d in range(101)])
+    acts = frame([run(d, 5.0, max_hr=150 + d / 2) for d in range(101)])
     profile = heart_rate_profile(acts, athlete=AthleteSettings())
-    assert profile.hr_max == pytest.approx(np.percentile(np.arange(150, 251), 99))
+    # RULES §1.5: the 2nd highest of 150, 150.5, ..., 200 (no hr_peak30 column)
+    assert profile.hr_max == pytest.approx(199.5)
     assert profile.hr_max_source == "estimated"
     assert profile.sex == "male" and profile.sex_source == "default"
     assert any("estimated" in n for n in profile.notes)

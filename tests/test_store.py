@@ -395,3 +395,27 @@ def test_analysis_counts_only_in_load_rows(tmp_path: Path) -> None:
     assert list(load_rows(frame)["id"]) == ["g1"]
     profile = heart_rate_profile(frame, athlete=AthleteSettings())
     assert profile.hr_max < 250  # the 999-bpm suspect run is not evidence
+
+
+def test_schema_2_migration_fills_hr_peak_and_suspect(tmp_path: Path) -> None:
+    path = tmp_path / "kneeload.db"
+    t = np.arange(0.0, 120.0)
+    hr = np.full(t.size, 150.0)
+    hr[50] = 250.0  # one glitch: the 30-s peak stays 150
+    blob = encode_samples({"time_s": t, "heart_rate_bpm": hr})
+    with sqlite3.connect(path) as db:
+        db.executescript(_SCHEMA_2)
+        db.execute("INSERT INTO samples VALUES ('r1', ?)", (blob,))
+        db.execute(  # 5,000 km in an hour, stored before plausibility existed
+            "INSERT INTO activities (id, file_key, source, format, sport, start_utc, "
+            "local_date, elapsed_s, moving_s, distance_m) VALUES ('x', 'k', 'k', "
+            "'gpx', 'running', 1.7e9, '2023-11-14', 3600, 3600, 5e6)"
+        )
+    with Store(path) as store:
+        rows = {r["id"]: r for r in store.activity_rows()}
+    assert rows["r1"]["hr_peak30"] == 150.0
+    assert rows["r1"]["suspect"] is None
+    assert rows["x"]["suspect"] == (
+        "a run of 5,000 km (limit 300 km); average running speed 1,388.9 m/s "
+        "(limit 7 m/s)"
+    )

@@ -27,6 +27,9 @@ DEFAULT_HR_REST = 60.0
 #: HR max used when neither config nor data give one (no HR in any activity).
 DEFAULT_HR_MAX = 190.0
 HIST_BINS = 256
+#: The HR-max estimate looks back this far and never goes above the cap (§1.5).
+HR_MAX_LOOKBACK_DAYS = 730
+HR_MAX_CAP = 220.0
 
 
 @dataclass(frozen=True)
@@ -111,18 +114,7 @@ def heart_rate_profile(
     if athlete.hr_max is not None:
         hr_max, max_src = float(athlete.hr_max), "config"
     else:
-        maxima = pd.Series(dtype=float)
-        if "max_hr" in activities:
-            maxima = pd.to_numeric(activities["max_hr"], errors="coerce").dropna()
-        if len(maxima):
-            hr_max, max_src = float(np.percentile(maxima, 99)), "estimated"
-            notes.append(
-                f"HR max {hr_max:.0f} bpm estimated as the 99th percentile of "
-                "activity maxima; set [athlete] hr_max for accurate TRIMP"
-            )
-        else:
-            hr_max, max_src = DEFAULT_HR_MAX, "default"
-            notes.append(f"HR max unknown; using {DEFAULT_HR_MAX:.0f} bpm")
+        hr_max, max_src = estimate_hr_max(activities, notes)
     hr_rest, rest_src = _resting(athlete, notes)
     if hr_max <= hr_rest + 20:
         notes.append("HR max barely above HR rest; TRIMP is unreliable")
@@ -131,6 +123,44 @@ def heart_rate_profile(
     if sex_src == "default":
         notes.append("sex not set; TRIMP uses the male constants (RULES L3)")
     return HeartRateProfile(hr_max, hr_rest, sex, max_src, rest_src, sex_src, notes)
+
+
+def estimate_hr_max(
+    activities: pd.DataFrame, notes: list[str] | None = None
+) -> tuple[float, str]:
+    """HR max from the data, never from one sample (RULES §1.5).
+
+    Per activity the highest 30-s rolling median of HR (``hr_peak30``, kept by the
+    store); then the 2nd highest of those over the in-load activities of the
+    last 2 years (before the latest one), capped at 220 bpm. A frame without
+    ``hr_peak30`` (built by hand) uses the activity maxima the same way.
+    Returns (bpm, "estimated") or the default with "default".
+    """
+    notes = [] if notes is None else notes
+    acts = load_rows(activities)
+    column = "hr_peak30" if "hr_peak30" in acts else "max_hr"
+    if column not in acts or acts.empty:
+        notes.append(f"HR max unknown; using {DEFAULT_HR_MAX:.0f} bpm")
+        return DEFAULT_HR_MAX, "default"
+    peaks = pd.to_numeric(acts[column], errors="coerce")
+    if "local_date" in acts:
+        day = pd.to_datetime(acts["local_date"])
+        peaks = peaks[(day > day.max() - pd.Timedelta(days=HR_MAX_LOOKBACK_DAYS))]
+    peaks = peaks[(peaks > 0) & np.isfinite(peaks)].sort_values(ascending=False)
+    if peaks.empty:
+        notes.append(f"HR max unknown; using {DEFAULT_HR_MAX:.0f} bpm")
+        return DEFAULT_HR_MAX, "default"
+    rank = 1 if len(peaks) >= 2 else 0
+    hr_max = min(float(peaks.iloc[rank]), HR_MAX_CAP)
+    what = "30-s HR peaks" if column == "hr_peak30" else "activity maxima"
+    which = "2nd highest" if rank else "only one"
+    capped = f", capped at {HR_MAX_CAP:.0f}" if hr_max == HR_MAX_CAP else ""
+    notes.append(
+        f"HR max {hr_max:.0f} bpm estimated as the {which} of {len(peaks)} {what} "
+        f"in the last 2 years{capped} (suspect activities left out, RULES §1.5); "
+        "set [athlete] hr_max for accurate TRIMP"
+    )
+    return hr_max, "estimated"
 
 
 def _resting(athlete: AthleteSettings, notes: list[str]) -> tuple[float, str]:
