@@ -239,3 +239,61 @@ def test_relative_links_resolve(doc: str) -> None:
         if "://" not in target and not (path.parent / target).exists()
     ]
     assert not broken, f"{doc}: broken links {broken}"
+
+
+#: A row of the RULES.md rule index: | `id` | name | §N | `[thresholds.x]` | tags |
+_INDEX_ROW = re.compile(
+    r"^\|\s*`([a-z_]+)`\s*\|([^|]*)\|([^|]*)\|\s*`\[([a-z_.]+)\]`\s*\|([^|]*)\|",
+    re.MULTILINE,
+)
+
+
+def test_rule_index_is_the_registry() -> None:
+    """docs/RULES.md lists every registered rule with its name, section and tags."""
+    from kneeload.analysis.registry import describe
+
+    rows = {
+        m.group(1): (
+            m.group(2).strip(),
+            m.group(3).strip(),
+            m.group(4),
+            {t.strip() for t in m.group(5).split(",") if t.strip()},
+        )
+        for m in _INDEX_ROW.finditer(RULES.read_text(encoding="utf-8"))
+    }
+    registered = describe()
+    assert len(registered) >= 13
+    problems = []
+    for r in registered:
+        want = (
+            r["name"],
+            r["cite"].removeprefix("RULES "),
+            r["section"],
+            set(r["tags"]),
+        )
+        if rows.get(r["id"]) != want:
+            problems.append(
+                f"{r['id']}: documented {rows.get(r['id'])}, registry {want}"
+            )
+    stale = sorted(set(rows) - {r["id"] for r in registered})
+    assert not problems and not stale, (problems, stale)
+
+
+def test_json_fields_are_in_interface() -> None:
+    """The activities and ingest JSON fields the code writes are all documented."""
+    from kneeload.history import JSON_FIELDS
+    from kneeload.ingest import IngestReport
+
+    text = INTERFACE.read_text(encoding="utf-8")
+    fields = [name for name, _ in JSON_FIELDS] + list(IngestReport().to_json())
+    missing = [f for f in fields if f'"{f}"' not in text]
+    assert not missing, f"JSON fields not in docs/INTERFACE.md: {missing}"
+
+
+def test_rule_ids_are_in_interface() -> None:
+    """The flag section of INTERFACE names every registered rule id."""
+    from kneeload.analysis.registry import RULES as REGISTERED
+
+    text = INTERFACE.read_text(encoding="utf-8")
+    missing = [r.id for r in REGISTERED if f"`{r.id}`" not in text]
+    assert not missing, f"rule ids not in docs/INTERFACE.md: {missing}"
