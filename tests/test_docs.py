@@ -111,6 +111,8 @@ def _parse_cell(cell: str) -> Any:
     cell = cell.strip()
     if cell == "unset":
         return None
+    if cell in ("true", "false"):
+        return cell == "true"
     if cell.startswith(("[", '"')):
         return json.loads(cell)
     try:
@@ -126,7 +128,9 @@ def _same(documented: Any, default: Any) -> bool:
             and len(documented) == len(default)
             and all(_same(d, v) for d, v in zip(documented, default, strict=True))
         )
-    if isinstance(default, (int, float)) and not isinstance(default, bool):
+    if isinstance(default, bool) or default is None:
+        return documented is default
+    if isinstance(default, (int, float)):
         return isinstance(documented, float) and math.isclose(documented, default)
     return documented == default
 
@@ -155,6 +159,7 @@ def test_default_parser() -> None:
     assert not _same(_parse_cell("[0.70, 0.90]"), [0.7, 0.95])
     assert _same(_parse_cell("unset"), None) and _same(_parse_cell('"km"'), "km")
     assert _same(_parse_cell("[]"), [])
+    assert _same(_parse_cell("false"), False) and not _same(_parse_cell("0"), False)
 
 
 @pytest.mark.parametrize(
