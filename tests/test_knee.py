@@ -32,8 +32,8 @@ from kneeload import notes as diary
 from kneeload.analysis.check import check, knee_pain_score
 from kneeload.analysis.knee import (
     build_knee_page,
+    change_hook,
     pain_load_notes,
-    shoe_hook,
     shoe_pairs,
     stage_on,
     stage_timeline,
@@ -44,10 +44,12 @@ from kneeload.config import Settings
 from kneeload.notes import Note
 from kneeload.report.knee import (
     build_knee_section,
+    knee_report_section,
     plot_knee,
-    render_knee_html,
-    render_knee_text,
+    warm_up_lines,
 )
+from kneeload.report.model import Document
+from kneeload.report.render import document_html, document_text
 
 START = date(2026, 3, 2)
 LONG_KM = (10, 11, 12, 12, 13, 14, 14, 20)
@@ -202,7 +204,7 @@ def test_new_shoes_named_in_the_spike_flag(
     result = check(
         acts, settings=Settings(), as_of=as_of,
         knee_pain=knee_pain_score(notes, as_of),
-        context_hooks=[shoe_hook(acts, notes, as_of)],
+        context_hooks=[change_hook(acts, notes, as_of)],
     )  # fmt: skip
     spike = [f for f in result.flags if f.rule == "session_spike"]
     # 20 km against the month's longest 14 km: r = 1.43 -> caution (RULES §4)
@@ -217,7 +219,7 @@ def test_new_shoes_named_in_the_spike_flag(
     assert [f.context for f in ramp] == [(line,)]
     # 15 days after the pair's first run the line is gone
     later = check(acts, settings=Settings(), as_of=day(65),
-                  context_hooks=[shoe_hook(acts, notes, day(65))])  # fmt: skip
+                  context_hooks=[change_hook(acts, notes, day(65))])  # fmt: skip
     assert all(not f.context for f in later.flags)
 
 
@@ -261,10 +263,12 @@ def test_pain_load_notes_need_eight_notes(
     assert not any("because" in x or "will" in x for x in lines)
 
 
-def test_surface_share_change_marked() -> None:
+def test_surface_share_change_marked_and_named_in_the_spike() -> None:
     rows = [run(n, 10.0) for n in range(0, 35, 2)]  # road for 5 weeks
-    rows += [run(n, 10.0, sub_sport="trail") for n in (36, 38, 40)]
-    shares = surface_weeks(pd.DataFrame(rows), day(41), weeks=6)
+    rows += [run(n, 10.0, sub_sport="trail") for n in (36, 38)]
+    rows.append(run(40, 16.0, sub_sport="trail"))  # 16 km vs 10: a spike
+    frame = pd.DataFrame(rows)
+    shares = surface_weeks(frame, day(41), weeks=6)
     assert shares["trail"].iloc[-1] == pytest.approx(100.0)
     changes = surface_changes(shares)
     assert [c.day for c in changes] == [day(41)]
@@ -272,6 +276,10 @@ def test_surface_share_change_marked() -> None:
         "trail running was 100% of your running in the 7 days ending 2026-04-12, "
         "against 0% in the 4 weeks before"
     )
+    result = check(frame, settings=Settings(), as_of=day(41),
+                   context_hooks=[change_hook(frame, [], day(41))])  # fmt: skip
+    spike = [f for f in result.flags if f.rule == "session_spike"]
+    assert [f.context for f in spike] == [("T" + changes[0].text[1:] + ".",)]
 
 
 # --- the report section and knee.png -----------------------------------------
@@ -281,8 +289,13 @@ def test_report_knee_section(acts: pd.DataFrame, notes: list[Note]) -> None:
     settings = Settings()
     section = build_knee_section(acts, notes, settings=settings, week_ending=day(69))
     assert section is not None
-    text = "\n".join(render_knee_text(section))
+    part = knee_report_section(section, charts=frozenset({"knee"}))
+    assert part is not None and part.key == "knee"
+    doc = Document("kneeload weekly report", "week", "pre", (part,), "footer")
+    text = document_text(doc)
     flat = " ".join(text.split())
+    assert "Caution: see a clinician" in flat  # 5/10 on 26 Apr, first (§12)
+    assert flat.index("see a clinician first") < flat.index("Stage 2 of 3")
     assert 'Stage 2 of 3 — "I can run for 15-20 min with minimal or manageable ' in flat
     assert "Next step: Stage 3 comes with a run of 30 min or more" in flat
     for name in ("knee hugs to calf raise", "figure-4 hip stretch", "lunge twist",
@@ -292,9 +305,15 @@ def test_report_knee_section(acts: pd.DataFrame, notes: list[Note]) -> None:
     assert "Wed 06 May: 3.0 km, 18 min — after 2/10" in flat  # the week's log
     assert "Sun 26 Apr" not in flat  # not in this week
     assert flat.count("the plan belongs to you and your physio/PT") == 1
-    page = render_knee_html(section, chart='<img src="cid:knee">')
-    assert "<style" not in page and "class=" not in page
+    assert "Chart: Knee pain by when it was noted" in flat
+    page = document_html(doc, {"knee": "cid:knee"})
+    assert 'src="cid:knee"' in page and "class=" not in page
     assert "knee hugs to calf raise" in html.unescape(page)
+    warm = knee_report_section(None, warm_up_lines(), charts=frozenset())
+    assert warm is not None and warm.key == "warm_up"
+    warm_text = " ".join(document_text(Document("t", "s", "p", (warm,), "f")).split())
+    assert "foam rolling" in warm_text and "grapevine" in warm_text
+    assert knee_report_section(None, (), charts=frozenset()) is None
     before = build_knee_section(acts, notes, settings=settings, week_ending=day(54))
     assert before is None  # no pain noted yet
 

@@ -372,18 +372,29 @@ def shoe_context(flag: Flag, pairs: Sequence[ShoePair]) -> str | None:
     return f"You also started running in {named}."
 
 
-def shoe_hook(
+def change_hook(
     activities: pd.DataFrame, notes: Sequence[Note], as_of: date
 ) -> Callable[[Flag], list[str]]:
-    """A registry context hook: the new-shoes line for spikes and ramps (§14).
+    """A registry context hook: new shoes and surface changes for spikes and ramps.
 
-    Pass it to ``check(..., context_hooks=[...])``; it adds to ``Flag.context``.
+    Pass it to ``check(..., context_hooks=[...])``; the lines go to
+    ``Flag.context`` (RULES §14): a pair first used, or a surface-share change
+    in a 7-day block, within the 14 days before the flag.
     """
     pairs = shoe_pairs(activities, notes, as_of)
+    surface = surface_changes(surface_weeks(activities, as_of))
 
     def hook(flag: Flag) -> list[str]:
         line = shoe_context(flag, pairs)
-        return [line] if line else []
+        lines = [line] if line else []
+        if flag.rule in SHOE_RULES:
+            lo = flag.date - timedelta(days=SHOE_CONTEXT_DAYS)
+            lines += [
+                c.text[:1].upper() + c.text[1:] + "."
+                for c in surface
+                if c.day - timedelta(days=6) <= flag.date and c.day >= lo
+            ]
+        return lines
 
     return hook
 

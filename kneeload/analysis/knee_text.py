@@ -86,10 +86,7 @@ RED_FLAG_WORDS: tuple[str, ...] = (
     "night pain",
 )
 
-FOAM_ROLLING = (
-    "foam rolling before runs: soft tissue first, then stretching "
-    "(physical therapists recommend it)"
-)
+FOAM_ROLLING = "foam rolling before runs (soft tissue first, then stretching)"
 WARM_UPS: tuple[str, ...] = (
     "knee hugs to calf raise",
     "figure-4 hip stretch",
@@ -99,8 +96,8 @@ WARM_UPS: tuple[str, ...] = (
     "grapevine",
 )
 COOL_DOWN: tuple[str, ...] = (
-    "a dedicated cool-down after every run: ease down to a walk, then gentle "
-    "stretching (physical therapists recommend it)",
+    "physical therapists also recommend a dedicated cool-down after every run, "
+    "e.g. easing down to a walk, then gentle stretching",
 )
 WOMEN_NOTE = (
     "the guide's physios put extra weight on the warm-up for women (context: "

@@ -34,14 +34,14 @@ def check(obj: Context, as_of: str | None, as_json: bool) -> None:
     """
     from kneeload.analysis.check import check as run_check
     from kneeload.analysis.check import knee_pain_score
-    from kneeload.analysis.knee import knee_summary, shoe_hook
+    from kneeload.analysis.knee import change_hook, knee_summary
 
     day = _as_of(as_of)
     acts, notes = load_activities(obj), knee_notes(obj, strict=False)
     result = run_check(
         acts, settings=obj.settings, as_of=day,
         knee_pain=knee_pain_score(notes, day),
-        context_hooks=[shoe_hook(acts, notes, day)],
+        context_hooks=[change_hook(acts, notes, day)],
     )  # fmt: skip
     doc = result.to_json()
     knee = knee_summary(acts, notes, day)

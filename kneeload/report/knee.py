@@ -10,7 +10,6 @@ weeks, sized for a phone: a 4.8 in figure at 150 dpi is 720 px, shown at
 
 from __future__ import annotations
 
-import html
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,15 @@ from kneeload.analysis.knee import (
 )
 from kneeload.config import Settings
 from kneeload.notes import Note
+from kneeload.report.model import (
+    Block,
+    Bullet,
+    Bullets,
+    FlagBox,
+    Image,
+    Paragraph,
+    Section,
+)
 from kneeload.units import per_unit_m
 
 CHART_DAYS = 56  # 8 weeks
@@ -118,7 +126,7 @@ def warm_up_lines(sex: str | None = None) -> list[str]:
     return [
         "Before you run, physical therapists recommend "
         + routine["warm_up"][0]
-        + "; then the six dynamic warm-ups: "
+        + ", then six dynamic warm-ups: "
         + ", ".join(txt.WARM_UPS)
         + ".",
         *(line[:1].upper() + line[1:] + "." for line in routine["warm_up"][7:]),
@@ -155,18 +163,22 @@ def _stage_line(page: KneePage) -> str:
     return f'Stage {s} of 3 — "{txt.STAGE_WORDS[s]}".'
 
 
-def knee_lines(page: KneePage, *, units: str, log: Sequence[PainLogDay]) -> list[str]:
-    """The knee page as paragraphs of plain text (stage, log, routine, shoes)."""
-    r = page.routine
+def knee_head(page: KneePage) -> list[str]:
+    """Clinician line (first, when due), stage, why and the next step."""
     out = [page.clinician] if page.clinician else []
     out += [_stage_line(page), f"Why: {page.stage.reason}."]
     if page.stage.next_step:
         out.append(f"Next step: {page.stage.next_step}")
-    out.append("Pain log:")
-    out += ["  " + line for line in pain_log_lines(log, units)] or ["  no notes"]
-    out.append("Before you run: " + "; ".join(r["pre_run"]) + ".")
+    return out
+
+
+def knee_body(page: KneePage, *, units: str) -> list[str]:
+    """Routine, warm-up, cool-down, load, strength, shoes, changes, pain-load."""
+    r = page.routine
+    out = ["Before you run: " + "; ".join(r["pre_run"]) + "."]
     out.append(
-        f"Dynamic warm-up: {r['warm_up'][0]}; then " + ", ".join(r["warm_up"][1:7])
+        f"Warm-up, as physical therapists recommend: {r['warm_up'][0]}; then the "
+        "dynamic warm-ups " + ", ".join(r["warm_up"][1:7])
         + "." + "".join(f" {x[:1].upper()}{x[1:]}." for x in r["warm_up"][7:])
     )  # fmt: skip
     out.append("Cool-down: " + r["cool_down"][0] + ".")
@@ -185,6 +197,12 @@ def knee_lines(page: KneePage, *, units: str, log: Sequence[PainLogDay]) -> list
     return out
 
 
+def knee_lines(page: KneePage, *, units: str, log: Sequence[PainLogDay]) -> list[str]:
+    """The knee page as paragraphs of plain text (stage, log, routine, shoes)."""
+    lines = ["  " + line for line in pain_log_lines(log, units)] or ["  no notes"]
+    return [*knee_head(page), "Pain log:", *lines, *knee_body(page, units=units)]
+
+
 def render_knee_page(page: KneePage, *, units: str = "km") -> str:
     """The human output of ``kneeload knee``."""
     lines = [f"kneeload knee — as of {page.as_of.isoformat()}", ""]
@@ -198,33 +216,42 @@ def render_knee_page(page: KneePage, *, units: str = "km") -> str:
     return "\n".join(lines)
 
 
-def render_knee_text(section: KneeSection, *, units: str = "km") -> list[str]:
-    """The report's knee section as text lines (the week's pain log)."""
-    out = ["Your knee", ""]
-    for para in knee_lines(section.page, units=units, log=section.week_log):
-        out += textwrap.wrap(para, 78, subsequent_indent="    ") or [""]
-    return out
+# --- the report section (kneeload.report.model blocks) ------------------------
+
+KNEE_CAPTION = "Knee pain by when it was noted, over daily running distance and descent"
 
 
-# --- HTML (inline styles only) ----------------------------------------------
+def knee_report_section(
+    section: KneeSection | None, warm_up: Sequence[str] = (), *, units: str = "km",
+    charts: frozenset[str] = frozenset(),
+) -> Section | None:  # fmt: skip
+    """The report's knee section, or the warm-up alone when only that is due (§13).
 
-_P = 'style="margin:0 0 8px 0;line-height:1.45;word-break:break-word"'
-_H = 'style="margin:20px 0 8px 0;font-size:18px"'
-
-
-def render_knee_html(
-    section: KneeSection, *, units: str = "km", chart: str = ""
-) -> str:
-    """The report's knee section as email-safe HTML; ``chart`` is the <img> tag."""
+    Blocks of :mod:`kneeload.report.model`, so the report's own renderers give
+    the text and the email-safe HTML.
+    """
+    if section is None:
+        if not warm_up:
+            return None
+        paras = tuple(Paragraph(line) for line in warm_up)
+        return Section("warm_up", "Warm-up and cool-down", paras)
     page = section.page
-    paras = knee_lines(page, units=units, log=section.week_log)
-    body = []
-    for para in paras:
-        text = html.escape(para)
-        if para == page.clinician:
-            text = f"<strong>&#9888; {text}</strong>"  # an icon and words, not colour
-        body.append(f"<p {_P}>{text}</p>")
-    return f"<h2 {_H}>Your knee</h2>" + "".join(body) + chart
+    blocks: list[Block] = []
+    head = knee_head(page)
+    if page.clinician:
+        blocks.append(FlagBox("caution", "Caution: see a clinician", (head.pop(0),)))
+    blocks += [Paragraph(line) for line in head]
+    log = pain_log_lines(section.week_log, units)
+    blocks.append(Paragraph("This week's pain log:"))
+    blocks.append(Bullets(tuple(Bullet(line) for line in log or ["no notes"])))
+    if "knee" in charts:
+        blocks.append(Image("knee", KNEE_CAPTION))
+    blocks += [Paragraph(line) for line in knee_body(page, units=units)]
+    sources = "Sources: " + "; ".join(
+        f"{e.citation} [{e.grade}]" for e in page.evidence
+    )
+    blocks.append(Paragraph(sources, small=True))
+    return Section("knee", "Your knee", tuple(blocks))
 
 
 # --- knee.png ---------------------------------------------------------------

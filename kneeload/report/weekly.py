@@ -28,7 +28,7 @@ from kneeload.analysis.check import (
 from kneeload.analysis.daily import daily_series, running_mask
 from kneeload.analysis.dates import in_window, last_days, local_days
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
-from kneeload.analysis.knee import shoe_hook, taper_knee_advice
+from kneeload.analysis.knee import change_hook, taper_knee_advice
 from kneeload.analysis.knee_text import KneeAdvice
 from kneeload.analysis.load import load_rows
 from kneeload.analysis.registry import (
@@ -165,7 +165,7 @@ def build_weekly_report(
         settings=settings,
         as_of=week_ending,
         knee_pain=pain,
-        context_hooks=[shoe_hook(activities, knee_notes, week_ending)],
+        context_hooks=[change_hook(activities, knee_notes, week_ending)],
     )
     cadence = cadence_advice(activities, settings=settings, as_of=week_ending)
     series = load_series(activities, settings=settings, week_ending=week_ending)
