@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from kneeload.analysis import knee_text as txt
+from kneeload.analysis import rule_ids
 from kneeload.analysis.evidence import Evidence, Flag
 from kneeload.analysis.load import load_rows
 from kneeload.notes import Note
@@ -48,7 +49,7 @@ CLINICIAN_PAIN = 5
 #: A pair first used this many days before a spike or ramp is named in it (§14).
 SHOE_CONTEXT_DAYS = 14
 #: Rules that get the shoe line (RULES §14).
-SHOE_RULES = frozenset({"session_spike", "weekly_ramp"})
+SHOE_RULES = frozenset({rule_ids.SESSION_SPIKE, rule_ids.WEEKLY_RAMP})
 #: A surface share change beyond this many percentage points is marked (§14).
 SURFACE_CHANGE_PP = 30.0
 SURFACES: tuple[str, ...] = ("trail", "track", "treadmill")
