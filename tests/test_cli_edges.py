@@ -137,43 +137,48 @@ def test_a_folder_with_runs_gets_no_hint(tmp_path: Path) -> None:
 
 # --- dates --------------------------------------------------------------------
 
-DATE_OPTIONS = [
-    ("check", "--as-of"),
-    ("cadence", "--as-of"),
-    ("report", "--as-of"),
-    ("taper", "--as-of"),
-    ("taper", "--race-date"),
-    ("activities", "--since"),
-    ("activities", "--until"),
-]
+DATE_FLAGS = ("--as-of", "--since", "--until", "--race-date", "--date")
+#: What a command needs besides the date to get as far as reading it.
+NEEDS = {"taper": ["--race-date", "2026-11-15"], "note": ["--knee-pain", "2"]}
+#: Every date option of every command (new commands are covered as they land).
+DATE_OPTIONS = sorted(
+    {
+        (name, opt)
+        for name, command in walk_commands(cli)
+        for param in command.params
+        for opt in param.opts
+        if opt in DATE_FLAGS
+    }
+)
 
 
 def _date_args(command: str, option: str, value: str) -> list[str]:
-    args = [command, option, value]
-    if command == "taper" and option != "--race-date":
-        args += ["--race-date", "2026-11-15"]
-    return args
+    extra = [a for a in NEEDS.get(command, []) if option not in NEEDS[command]]
+    return [*command.split(), option, value, *extra]
 
 
-@pytest.mark.parametrize(("command", "option"), [*DATE_OPTIONS, ("note", "--date")])
+def test_the_date_options_are_found() -> None:
+    assert {("check", "--as-of"), ("taper", "--race-date"), ("note", "--date")} <= (
+        set(DATE_OPTIONS)
+    )
+
+
+@pytest.mark.parametrize(("command", "option"), DATE_OPTIONS)
 def test_no_such_day(command: str, option: str, tmp_path: Path) -> None:
-    args = _date_args(command, option, "2013-06-31")
-    if command == "note":
-        args += ["--knee-pain", "2"]
-    code, _, err = _invoke("--home", str(tmp_path), *args)
+    code, _, err = _invoke(
+        "--home", str(tmp_path), *_date_args(command, option, "2013-06-31")
+    )
     assert code == 2
     assert "no such day: 2013-06-31" in err and option in err
     assert "YYYY-MM-DD" not in err
 
 
 @pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "1989-12-31"])
-@pytest.mark.parametrize(("command", "option"), [*DATE_OPTIONS, ("note", "--date")])
+@pytest.mark.parametrize(("command", "option"), DATE_OPTIONS)
 def test_days_outside_the_range(
     command: str, option: str, value: str, tmp_path: Path
 ) -> None:
     args = _date_args(command, option, value)
-    if command == "note":
-        args += ["--knee-pain", "2"]
     code, _, err = _invoke("--home", str(tmp_path), *args)
     first, last = day_range()
     assert code == 2
@@ -195,18 +200,13 @@ def test_the_range_ends() -> None:
 
 
 @pytest.mark.parametrize(
-    "args",
-    [
-        ["check", "--as-of"],
-        ["cadence", "--as-of"],
-        ["report", "--as-of"],
-        ["taper", "--race-date", "2026-11-15", "--as-of"],
-        ["note", "--knee-pain", "2", "--date"],
-    ],
+    ("command", "option"),
+    [(c, o) for c, o in DATE_OPTIONS if o in ("--as-of", "--date")],
 )
-def test_a_future_as_of_is_refused(args: list[str], tmp_path: Path) -> None:
+def test_a_future_as_of_is_refused(command: str, option: str, tmp_path: Path) -> None:
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
-    code, _, err = _invoke("--home", str(tmp_path), *args, tomorrow)
+    args = _date_args(command, option, tomorrow)
+    code, _, err = _invoke("--home", str(tmp_path), *args)
     assert code == 2
     assert f"{tomorrow} is in the future" in err
 
