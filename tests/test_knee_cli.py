@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import strict_json
 
 from kneeload.cli import cli
 
 TODAY = date.today()
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_activities"
 
 
 def _run(home: Path, *args: str) -> tuple[int, str, str]:
@@ -96,3 +98,19 @@ def test_knee_json_shape(home: Path) -> None:
     code, out, _ = _run(home, "knee")
     assert code == 0 and 'Stage 1 of 3 — "I have not been running' in out
     assert out.count("the plan belongs to you and your physio") == 1
+
+
+def test_new_shoes_line_in_check_human_and_json(tmp_path: Path) -> None:
+    if not (SAMPLES / "index.toml").exists():
+        pytest.skip("sample_activities/ has not been generated yet")
+    home = tmp_path / "h"
+    assert _run(home, "ingest", str(SAMPLES))[0] == 0
+    _run(home, "note", "--shoes", "Racer 2", "--date", "2026-08-25")
+    line = "You also started running in Racer 2 on 2026-08-25."
+    doc = strict_json(_run(home, "check", "--as-of", "2026-08-30", "--json")[1])
+    assert isinstance(doc, dict)
+    spike = [f for f in doc["flags"] if f["rule"] == "session_spike"]
+    assert spike and all(f["context"] == [line] for f in spike)
+    assert "knee" not in doc  # no knee pain noted
+    code, out, _ = _run(home, "check", "--as-of", "2026-08-30")
+    assert code == 0 and line in " ".join(out.split())

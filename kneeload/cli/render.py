@@ -83,6 +83,7 @@ def render_check(doc: dict[str, Any], *, units: str = "km") -> str:
             f"[{mark}] {flag['severity'].upper()} {flag['rule']} ({flag['date']})"
         )
         lines += _wrap(flag["message"])
+        lines += [x for line in flag.get("context", []) for x in _wrap(line)]
         for ev in flag["evidence"]:
             lines += _wrap(f"evidence ({ev['grade']}): {ev['citation']}", indent=6)
         lines.append("")
