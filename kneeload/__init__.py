@@ -18,6 +18,7 @@ from kneeload.errors import (
     CorruptFileError,
     KneeloadError,
     NotAnActivityError,
+    NotesError,
     StoreError,
     UnsafeFileError,
 )
@@ -47,6 +48,8 @@ _LAZY = {
     "cadence_advice": "kneeload.analysis.check",
     "taper_check": "kneeload.analysis.taper",
     "build_weekly_report": "kneeload.report.weekly",
+    "list_notes": "kneeload.notes",
+    "build_knee_page": "kneeload.analysis.knee",
 }
 
 __all__ = [
@@ -55,6 +58,7 @@ __all__ = [
     "CorruptFileError",
     "KneeloadError",
     "NotAnActivityError",
+    "NotesError",
     "StoreError",
     "UnsafeFileError",
     *_LAZY,
