@@ -412,3 +412,48 @@ def test_help_imports_no_numpy_or_pandas() -> None:
     assert "kneeload.cli.main" in imported  # the measurement sees the CLI
     heavy = {m for m in imported if m.split(".")[0] in ("numpy", "pandas")}
     assert heavy == set()
+
+
+CTRL_C_SCRIPT = """
+import os, signal, sys
+from contextlib import contextmanager
+import kneeload.cli.context, kneeload.ingest
+from kneeload.cli import cli
+
+@contextmanager
+def progress():
+    def update(done, total):
+        if done == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, after 2 commits
+    yield update
+
+kneeload.ingest.BATCH_FILES = 1
+kneeload.cli.context._progress = progress
+cli(sys.argv[1:], prog_name="kneeload")
+"""
+
+
+def test_a_real_sigint_while_ingesting(tmp_path: Path) -> None:
+    folder = _five_runs(tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CTRL_C_SCRIPT,
+            "--home",
+            str(tmp_path / "h"),
+            "ingest",
+            str(folder),
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert proc.returncode == 130
+    assert proc.stderr.strip().splitlines() == [
+        "interrupted: 2 files saved; "
+        "run the same command again to continue where it stopped"
+    ]
