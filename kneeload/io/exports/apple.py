@@ -3,8 +3,9 @@
 ``export.xml`` is often 1-5 GB, so it is never parsed as a tree. It is streamed
 in blocks and scanned with byte patterns for the three things kneeload needs:
 
-* ``<Record type="HKQuantityTypeIdentifierHeartRate" ...>`` (time and bpm),
-* ``<Record type="HKQuantityTypeIdentifierStepCount" ...>`` (source, span, steps),
+* ``<Record type="HKQuantityTypeIdentifierHeartRate" ...>`` (time and bpm) and
+  ``<Record type="HKQuantityTypeIdentifierStepCount" ...>`` (source, span, steps),
+  with one pattern,
 * ``<Workout ...>...</Workout>`` blocks, each parsed on its own (a few KB).
 
 Everything else (other records, sleep, nutrition, clinical records,
@@ -43,7 +44,7 @@ from kneeload.schema import RawActivity
 from kneeload.sport import sport_word
 
 #: Block size of the streaming scan.
-BLOCK_BYTES = 16 * 2**20
+BLOCK_BYTES = 8 * 2**20
 #: The DTD and the root element must start within this many bytes.
 HEAD_BYTES = 2**20
 #: A single element (a workout block, a line) longer than this is refused.
@@ -61,13 +62,15 @@ _DISTANCE_STATS = (
     "HKQuantityTypeIdentifierDistanceSwimming",
 )
 
-_HR_RE = re.compile(
-    rb'<Record type="HKQuantityTypeIdentifierHeartRate"[^>]*? startDate="([^"]*)"'
-    rb'[^>]*? value="([^"]*)"'
-)
-_STEP_RE = re.compile(
-    rb'<Record type="HKQuantityTypeIdentifierStepCount" sourceName="([^"]*)"'
-    rb'[^>]*? startDate="([^"]*)" endDate="([^"]*)"[^>]*? value="([^"]*)"'
+#: Any attributes between the ones we read (Apple's order: sourceVersion, device,
+#: unit, creationDate); one attribute per step keeps the scan fast.
+_ATTRS = rb'(?: [\w:]+="[^"]*")*?'
+_RECORD_RE = re.compile(
+    rb'<Record type="HKQuantityTypeIdentifier(HeartRate|StepCount)" sourceName="([^"]*)"'
+    + _ATTRS
+    + rb' startDate="([^"]*)" endDate="([^"]*)"'
+    + _ATTRS
+    + rb' value="([^"]*)"'
 )
 _WORKOUT_RE = re.compile(rb"<Workout\s[^>]*?(?:/>|>.*?</Workout>)", re.DOTALL)
 _DTD_RE = re.compile(rb"<!DOCTYPE\s+\w+([^\[>]*)(?:\[(.*?)\]\s*)?>", re.DOTALL)
@@ -146,24 +149,27 @@ def scan_export(fh: IO[bytes], name: str) -> ExportScan:
                 raise CorruptFileError(name, "an element of export.xml is too long")
             tail = buf
             continue
-        part = buf[:cut] if cut < len(buf) else buf
+        part = memoryview(buf)[:cut]
         tail = buf[cut:]
-        found = _HR_RE.findall(part)
+        found = _RECORD_RE.findall(part)
         if found:
-            dates, values = zip(*found, strict=True)
-            hr_t.append(_epochs(dates))
-            hr_v.append(np.array(values).astype(np.float64))
-        found = _STEP_RE.findall(part)
-        if found:
-            src, a, b, v = zip(*found, strict=True)
-            st_a.append(_epochs(a))
-            st_b.append(_epochs(b))
-            st_v.append(np.array(v).astype(np.float64))
-            st_s.append(
-                np.array([sources.setdefault(s, len(sources)) for s in src], np.int32)
+            hr = [m for m in found if m[0] == b"HeartRate"]
+            steps = (
+                [m for m in found if m[0] != b"HeartRate"]
+                if len(hr) < len(found)
+                else []
             )
-        if b"<Workout" in part:
-            blocks.extend(m.group(0) for m in _WORKOUT_RE.finditer(part))
+            if hr:
+                hr_t.append(_epochs([m[2] for m in hr]))
+                hr_v.append(np.array([m[4] for m in hr]).astype(np.float64))
+            if steps:
+                st_a.append(_epochs([m[2] for m in steps]))
+                st_b.append(_epochs([m[3] for m in steps]))
+                st_v.append(np.array([m[4] for m in steps]).astype(np.float64))
+                ids = [sources.setdefault(m[1], len(sources)) for m in steps]
+                st_s.append(np.array(ids, np.int32))
+        if buf.find(b"<Workout ", 0, cut) >= 0:
+            blocks.extend(bytes(m.group(0)) for m in _WORKOUT_RE.finditer(part))
         if eof:
             break
     scan = ExportScan(
