@@ -185,6 +185,7 @@ def ingest(
     for problem in problems:
         _note_problem(report, problem)
     report.files_seen = len(sources) + len(problems)
+    _store_export_meta(store, sources)
     index = store.file_index()
     todo: list[tuple[Source, str | None, str | None]] = []
     for source in sources:
@@ -216,6 +217,26 @@ def ingest(
     finally:
         close_archives()
     return report
+
+
+#: ``Source.meta`` keys kept per file in the store's export metadata (contract 2).
+_EXPORT_META = {"name": "name", "gear": "gear", "rpe": "rpe", "sport": "export_sport"}
+
+
+def _store_export_meta(store: Store, sources: list[Source]) -> None:
+    """Keep each file's export metadata, also for unchanged files.
+
+    A newer export that renames an activity (or changes its gear, RPE or type)
+    updates the store without the file being read again.
+    """
+    rows = []
+    for source in sources:
+        meta = source.meta or {}
+        row = {col: meta.get(key) for col, key in _EXPORT_META.items()}
+        if any(v is not None for v in row.values()):
+            rows.append({"key": source.key, **row})
+    if rows:
+        store.upsert_export_meta(rows)
 
 
 def _run(

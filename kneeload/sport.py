@@ -173,6 +173,8 @@ def activity_sport(
     word is used only when the content is inconclusive.
     """
     found, sub = file_sport(raw.sport, raw.sub_sport, creator=raw.device)
+    if raw.export_sport and sport_word(raw.sport, creator=raw.device) is None:
+        found = None  # a sub-sport alone (e.g. Apple's indoor run) defers to the export
     sport, source = infer_sport(
         samples, file_sport=found, export_sport=raw.export_sport
     )

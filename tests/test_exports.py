@@ -48,6 +48,33 @@ def _rows(store: Store) -> list[dict]:
 # ---- Strava ------------------------------------------------------------------
 
 
+def test_newer_strava_export_renames_without_reading_files(tmp_path, monkeypatch):
+    files, _ = strava_files(STRAVA_IDS)
+    folder = write_tree(tmp_path / "strava", files)
+    with Store(tmp_path / "k.db") as store:
+        ingest([folder], store, workers=1)
+        # the runner downloads a newer export: one activity renamed, new gear, RPE
+        csv_text = files["activities.csv"].decode()
+        csv_text = csv_text.replace("Tempo Tuesday", '"Tempo, felt strong"')
+        csv_text = csv_text.replace("Kinvara 14", "Endorphin Speed")
+        (folder / "activities.csv").write_text(csv_text, encoding="utf-8")
+        import kneeload.ingest as ingest_module
+
+        def no_reading(*args, **kwargs):
+            raise AssertionError("an unchanged activity file was read again")
+
+        monkeypatch.setattr(ingest_module, "read_source", no_reading)
+        report = ingest([folder], store, workers=1)
+        assert (report.ingested, report.unchanged) == (0, 3)
+        rows = _rows(store)
+    assert [r["name"] for r in rows] == ["Morning Run", "Tempo, felt strong", "Easy"]
+    assert [r["gear"] for r in rows] == [
+        "Pegasus 40",
+        "Endorphin Speed",
+        "Endorphin Speed",
+    ]
+
+
 def test_strava_csv_is_read_by_position_with_its_repeated_columns():
     rows = [
         strava_row(
@@ -112,9 +139,16 @@ def test_strava_export(tmp_path, zipped):
             assert row["cadence_spm"] == pytest.approx(
                 tot["avg_cadence_per_leg"] * 2, abs=3
             )
-        gpx_row = rows[0]
-        if "sport_source" in gpx_row:  # store schema 3
-            assert gpx_row["sport_source"] == "export"
+        assert [(r["name"], r["gear"], r["rpe"]) for r in rows] == [
+            ("Morning Run", "Pegasus 40", 6.0),
+            ("Tempo Tuesday", "Kinvara 14", None),
+            ("Easy", "Kinvara 14", None),
+        ]
+        # the GPX carry no <type>: Strava's "Run"; the FIT says "generic": the same
+        assert [r["sport_source"] for r in rows] == ["export"] * 3
+        moving_min = rows[0]["moving_s"] / 60
+        if "srpe" in rows[0]:
+            assert rows[0]["srpe"] == pytest.approx(6.0 * moving_min)
         # re-ingest of the same export: nothing read again
         again = ingest([path], store, workers=1)
         assert (again.ingested, again.unchanged) == (0, 3)
@@ -160,8 +194,8 @@ def test_garmin_archive(tmp_path, zipped):
         assert [r["sport"] for r in rows] == ["running", "running"]
         # the second FIT says "generic": the export's trail_running makes it a run
         assert rows[1]["distance_m"] == pytest.approx(5000, abs=1)
-        if "sport_source" in rows[1]:
-            assert rows[1]["sport_source"] == "export"
+        assert [r["name"] for r in rows] == ["Lyon Long Run", "Parc trail"]
+        assert [r["sport_source"] for r in rows] == ["file", "export"]
         again = ingest([path], store, workers=1)
         assert (again.ingested, again.unchanged) == (0, 2)
 
@@ -213,6 +247,7 @@ def test_apple_health_export(tmp_path, zipped):
     assert run["cadence_spm"] == pytest.approx(expected["run"]["cadence"], abs=3)
     assert treadmill["cadence_spm"] == pytest.approx(180, abs=3)
     assert ride["cadence_spm"] is None and ride["avg_hr"] is None
+    assert [r["sport_source"] for r in (run, treadmill, ride)] == ["export"] * 3
     # the route gives the descent (the simulated profile falls 40 + 30 m)
     assert run["descent_m"] == pytest.approx(expected["run"]["descent"], abs=6)
     assert treadmill["descent_m"] is None

@@ -66,7 +66,8 @@ _DISTANCE_STATS = (
 #: unit, creationDate); one attribute per step keeps the scan fast.
 _ATTRS = rb'(?: [\w:]+="[^"]*")*?'
 _RECORD_RE = re.compile(
-    rb'<Record type="HKQuantityTypeIdentifier(HeartRate|StepCount)" sourceName="([^"]*)"'
+    rb'<Record type="HKQuantityTypeIdentifier(HeartRate|StepCount)"'
+    rb' sourceName="([^"]*)"'
     + _ATTRS
     + rb' startDate="([^"]*)" endDate="([^"]*)"'
     + _ATTRS
