@@ -133,3 +133,14 @@ def test_readme_command(shown: Shown, readme_home: Path, tmp_path: Path) -> None
     if shown.first_output is not None:  # the README's excerpt is real output
         out = [line.strip() for line in result.stdout.splitlines()]
         assert shown.first_output in out, (shown, result.stdout)
+
+
+def test_the_group_help_states_the_date_range() -> None:
+    from kneeload.cli.context import DAY_MIN, FUTURE_YEARS, day_range
+
+    text = " ".join(CliRunner().invoke(cli, ["--help"]).stdout.split())
+    words = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 10: "ten"}
+    assert f"from {DAY_MIN.isoformat()} to the end of the year" in text
+    assert f"{words[FUTURE_YEARS]} years ahead" in text
+    assert day_range()[1].month == 12 and day_range()[1].day == 31
+    assert "130 interrupted" in text

@@ -66,7 +66,13 @@ class KneeloadGroup(click.Group):
 @click.version_option(package_name="kneeload")
 @click.pass_context
 def cli(ctx: click.Context, home: str | None, verbose: bool) -> None:
-    """kneeload: training load and gait risk factors for runners' knees."""
+    """kneeload: training load and gait risk factors for runners' knees.
+
+    --home and -v also work after the command. Dates are YYYY-MM-DD from
+    1990-01-01 to the end of the year five years ahead; --as-of and note --date
+    cannot be in the future. Exit status: 0 done, 1 part of it failed, 2 usage
+    or config error, 130 interrupted (a re-run continues).
+    """
     ctx.obj = Context(home, verbose)
 
 
