@@ -228,6 +228,11 @@ def _open(home: Path, *, write: bool) -> Iterator[Any]:
         with db:
             _prepare(db, path, legacy)
             yield db
+    except sqlite3.OperationalError as exc:  # read-only, locked, disk full
+        raise NotesError(
+            str(path), f"cannot write the notes ({exc}); check the folder's "
+            "permissions and free space, then try again",
+        ) from exc  # fmt: skip
     except sqlite3.DatabaseError as exc:
         raise _damaged(path, f"not a readable notes database ({exc})") from exc
     finally:

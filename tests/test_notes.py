@@ -131,3 +131,26 @@ def test_damaged_notes_db_is_one_line_naming_file_and_what_to_do(
         assert "\n" not in text
         assert str(tmp_path / "notes.db") in text
         assert "rename it (e.g. to notes.db.damaged)" in text
+
+
+def test_locked_notes_store_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    notes.add_note(tmp_path, notes.knee_pain(TODAY, 2), today=TODAY)
+    other = sqlite3.connect(tmp_path / "notes.db")
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the diary
+    connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda p: connect(p, timeout=0.05))
+    try:
+        with pytest.raises(NotesError) as info:
+            notes.add_note(tmp_path, notes.knee_pain(TODAY, 3), today=TODAY)
+    finally:
+        other.rollback()
+        other.close()
+    text = str(info.value)
+    assert "\n" not in text and "database is locked" in text
+    assert "cannot write the notes" in text and "damaged" not in text
+    monkeypatch.undo()
+    assert [n.score for n in notes.list_notes(tmp_path)] == [2]  # nothing half-written
