@@ -307,3 +307,33 @@ def test_apple_dates_vectorised_match_strptime():
     assert got[0] == 1794812400.0
     assert got[1] == apple._epoch_and_offset(dates[1])[0]
     assert np.isnan(got[2])
+
+
+def test_apple_export_xml_named_on_its_own(tmp_path):
+    files, expected = apple_export()
+    folder = write_tree(tmp_path / "unzipped", files)
+    xml = folder / "apple_health_export" / "export.xml"
+    problems: list = []
+    sources = list(iter_sources([xml], problems))
+    assert problems == []
+    assert [(s.key, s.parser) for s in sources] == [
+        (str(xml.absolute()), "kneeload.io.exports:parse_export")
+    ]
+    with Store(tmp_path / "k.db") as store:
+        report = ingest([xml], store, workers=1)
+        assert (report.ingested, report.errors) == (3, [])
+        run = _rows(store)[0]
+    # no route: the other files were not named, so no positions, no descent
+    assert run["descent_m"] is None
+    assert run["avg_hr"] == pytest.approx(expected["run"]["hr"], abs=2)
+
+
+def test_apple_implausible_heart_rates_are_dropped():
+    files, _ = apple_export()
+    xml = files["apple_health_export/export.xml"]
+    first = xml.index(b'value="', xml.index(b"HKQuantityTypeIdentifierHeartRate"))
+    end = xml.index(b'"', first + 7)
+    broken = xml[: first + 7] + b"255" + xml[end:]
+    scan = _scan(broken)
+    assert scan.hr_bpm.max() <= 240
+    assert scan.notes == ["1 heart rates outside 25-240 bpm"]

@@ -178,6 +178,7 @@ def _apple(tree: ArchiveTree, found: Detection) -> bool:
                 routes["/" + other.name[len(root) :]] = other.source
                 found.quiet.add(other.key)
         meta: dict[str, Any] = {"apple_routes": routes}
+        found.quiet.add(entry.key)  # named on its own, it would be sniffed too
         found.sources.append(
             dataclasses.replace(entry.source, parser=APPLE_PARSER, meta=meta)
         )

@@ -52,6 +52,7 @@ MAX_ELEMENT_BYTES = 64 * 2**20
 #: Apple workout types kept (after ``sport_word``); others are skipped silently.
 KEPT_SPORTS = ("running", "walking", "cycling", "swimming")
 HR_HOLD_S = 10.0
+HR_RANGE_BPM = (25.0, 240.0)
 #: Route points kept this far outside the workout's span.
 ROUTE_MARGIN_S = 60.0
 _UNIT_M = {"m": 1.0, "km": 1000.0, "mi": 1609.344, "yd": 0.9144, "ft": 0.3048}
@@ -186,6 +187,10 @@ def scan_export(fh: IO[bytes], name: str) -> ExportScan:
     )
     order = np.argsort(scan.hr_time, kind="stable")
     scan.hr_time, scan.hr_bpm = scan.hr_time[order], scan.hr_bpm[order]
+    plausible = (scan.hr_bpm >= HR_RANGE_BPM[0]) & (scan.hr_bpm <= HR_RANGE_BPM[1])
+    if not plausible.all():  # RULES §1.5: not a heart rate
+        scan.notes.append(f"{int((~plausible).sum())} heart rates outside 25-240 bpm")
+        scan.hr_time, scan.hr_bpm = scan.hr_time[plausible], scan.hr_bpm[plausible]
     for index, block in enumerate(blocks):
         try:
             workout = _workout(block, index)
