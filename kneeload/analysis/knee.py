@@ -134,7 +134,7 @@ class RunPain:
 
     def describe(self) -> str:
         """E.g. '18 min at 2/10, not worse next morning'."""
-        text = f"{math.floor(self.minutes + 1e-9)} min"
+        text = txt.minutes_text(self.minutes)
         if self.pain is None:
             return text + " with no during/after pain note"
         text += f" at {self.pain}/10"

@@ -7,6 +7,7 @@ numbers in :mod:`kneeload.analysis.knee`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,9 +210,10 @@ TAPER_ADVICE = (
 RACE_WEEK_ADVICE = (
     "In race week with knee pain, physical therapists recommend running about "
     "40-60% of your normal mileage, foam rolling and the dynamic warm-ups before "
-    "each run, and knee-friendlier options to keep moving: water running, "
-    "swimming, cycling (not automatically easy on the knee: kneecap pain is "
-    "common in cyclists too) and the elliptical."
+    "each run (knee hugs to calf raise, figure-4 hip stretch, lunge twist, high "
+    "knees, glute kicks, grapevine), and knee-friendlier options to keep moving: "
+    "water running, swimming, cycling (not automatically easy on the knee: "
+    "kneecap pain is common in cyclists too) and the elliptical."
 )
 
 
@@ -222,6 +224,11 @@ def taper_advice_text(note: Note, *, race_week: bool) -> str:
     if race_week:
         parts.append(RACE_WEEK_ADVICE)
     return " ".join(parts)
+
+
+def minutes_text(minutes: float) -> str:
+    """Whole minutes, rounded down: 14.9 min reads '14 min' (it is not 15)."""
+    return f"{math.floor(minutes + 1e-9)} min"
 
 
 #: The seed guide's words for each stage (RULES §12).

@@ -141,7 +141,7 @@ def _run(day: PainLogDay, units: str) -> str:
     if not day.run_km:
         return "no run"
     dist = day.run_km * 1000.0 / per_unit_m(units)
-    return f"{dist:.1f} {units}, {day.run_min:.0f} min"
+    return f"{dist:.1f} {units}, {txt.minutes_text(day.run_min)}"
 
 
 def pain_log_lines(log: Sequence[PainLogDay], units: str) -> list[str]:
