@@ -105,11 +105,17 @@ _NAMES = {2.0: "per-leg x2", 1.0: "steps/min", 0.5: "doubled /2"}
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> float | None:
-    """Median of ``values`` where each counts ``weights`` (e.g. seconds held)."""
+    """Weighted median: the smallest value whose cumulative weight reaches half.
+
+    Each value counts its weight (e.g. seconds held). On an exact half split the
+    lower of the two middle values is returned (``[1, 2]`` with equal weights
+    gives 1). None when there is no value or no weight. The one definition used
+    by the readers' summaries and the cadence analysis.
+    """
     total = float(weights.sum())
     if values.size == 0 or total <= 0:
         return None
-    order = np.argsort(values)
+    order = np.argsort(values, kind="stable")
     cum = np.cumsum(weights[order])
     return float(values[order][np.searchsorted(cum, total / 2)])
 

@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kneeload.errors import ConfigError
 
-CONFIG_FILENAME = "kneeload.toml"
 ENV_HOME = "KNEELOAD_HOME"
 
 
@@ -87,8 +86,6 @@ class AcwrSettings:
     low_chronic_km_per_week: float = _t(10.0, "RULES §3: small denominators (C)")
     break_days: int = _t(14, "RULES §3: a break is >= 14 days without running")
     after_break_days: int = _t(28, "RULES §3: suppress 4 weeks after a break")
-    taper_before_days: int = _t(21, "RULES §7: taper window starts D-21")
-    taper_after_days: int = _t(7, "RULES §7: taper window ends D+7")
 
 
 @dataclass(frozen=True)
@@ -208,6 +205,11 @@ class TaperSettings:
     relaxed_ratio: float = _t(1.05, "RULES §7: relaxed taper (Smyth 2021)")
     frequency_ratio: float = _t(0.8, "RULES §7: frequency cut > 20 % (Mujika 2003)")
     min_history_days: int = _t(49, "RULES §9: 49 d before race")
+    window_before_days: int = _t(
+        21, "RULES §7: taper window starts D-21 (mutes ACWR, monotony)"
+    )
+    window_after_days: int = _t(7, "RULES §7: taper window ends D+7")
+    peak_weeks: int = _t(16, "RULES §1.6: peak week from the 16 weeks before")
 
 
 @dataclass(frozen=True)
@@ -259,9 +261,36 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError(str(path), "(file)", f"not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(str(path), "(file)", f"cannot read: {exc}") from exc
+    data = _moved_keys(data)
     keys: set[str] = set()
     built = _build(Settings, data, "", str(path), keys, skip={"path", "file_keys"})
     return dataclasses.replace(built, path=path, file_keys=frozenset(keys))
+
+
+#: Keys that moved: old (table, key) -> new (table, key). The old spelling is
+#: read until 0.2; when both are set the new one wins (CHANGELOG).
+MOVED_KEYS: dict[tuple[str, str], tuple[str, str]] = {
+    ("acwr", "taper_before_days"): ("taper", "window_before_days"),
+    ("acwr", "taper_after_days"): ("taper", "window_after_days"),
+}
+
+
+def _moved_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the old spellings of :data:`MOVED_KEYS` moved to the new."""
+    thresholds = data.get("thresholds")
+    if not isinstance(thresholds, dict):
+        return data
+    thresholds = {k: dict(v) if isinstance(v, dict) else v
+                  for k, v in thresholds.items()}  # fmt: skip
+    for (old_table, old_key), (new_table, new_key) in MOVED_KEYS.items():
+        old = thresholds.get(old_table)
+        if not isinstance(old, dict) or old_key not in old:
+            continue
+        value = old.pop(old_key)
+        new = thresholds.setdefault(new_table, {})
+        if isinstance(new, dict):
+            new.setdefault(new_key, value)
+    return {**data, "thresholds": thresholds}
 
 
 def _build(
@@ -279,7 +308,7 @@ def _build(
         if key not in names:
             raise ConfigError(path, dotted, "unknown key")
         hint = hints[key]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             kwargs[key] = _build(hint, value, dotted + ".", path, keys, set())
         else:
             kwargs[key] = _coerce(value, hint, path, dotted)

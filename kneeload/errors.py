@@ -7,7 +7,8 @@ KneeloadError
 │   └── NotAnActivityError   holds no activity (monitoring FIT, empty GPX)
 ├── ConfigError              kneeload.toml is wrong (.path, .key)
 ├── StoreError               the store cannot be opened or is too new
-└── NotesError               the notes diary (notes.db) is damaged or unusable (.path)
+├── NotesError               the notes diary (notes.db) is damaged or unusable (.path)
+└── MailError                the report could not be delivered by email
 """
 
 from __future__ import annotations
@@ -59,3 +60,7 @@ class NotesError(KneeloadError):
         super().__init__(f"{path}: {problem}")
         self.path = str(path)
         self.problem = problem
+
+
+class MailError(KneeloadError):
+    """The report could not be delivered (connection, TLS, login or refusal)."""

@@ -23,7 +23,7 @@ from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 
 from kneeload.config import EmailSettings
-from kneeload.errors import KneeloadError
+from kneeload.errors import MailError
 from kneeload.report.render import render_html, render_text
 from kneeload.report.sections import distance
 from kneeload.report.weekly import WeeklyReport
@@ -34,10 +34,6 @@ DEFAULT_TIMEOUT_S = 30.0
 #: Longest time for the whole delivery (connect, TLS, login, send), however
 #: slowly a server trickles its answers.
 DEFAULT_DEADLINE_S = 60.0
-
-
-class MailError(KneeloadError):
-    """The report could not be delivered (connection, TLS, login or refusal)."""
 
 
 def subject_line(report: WeeklyReport) -> str:

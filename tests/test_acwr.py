@@ -186,6 +186,19 @@ def test_thirteen_day_gap_is_not_a_break() -> None:
     assert acwr_status(load, settings=Settings(), as_of=load.index[-1].date()) == "ok"
 
 
+def test_days_before_the_first_run_are_not_a_break_nor_history() -> None:
+    """RULES §1.6: 20 empty days (e.g. a ride weeks before the first run), then
+    6 km a day. History day 1 is the first run (index 20), so day 28 is index 47:
+    ok there, insufficient the day before; never ``after_break``."""
+    load = series([0.0] * 20 + [6.0] * 40)
+    frame = acwr_frame(load, settings=Settings())
+    status = frame["acwr_status"]
+    assert set(status.iloc[:47]) == {"insufficient_history"}
+    assert status.iloc[47] == "ok"
+    assert frame["uncoupled"].iloc[47] == pytest.approx(1.0)  # 42 / (6 * 7)
+    assert "after_break" not in set(status)
+
+
 def test_low_chronic_under_10_km_per_week() -> None:
     load = series([1.4] * 40)  # 9.8 km/week
     assert acwr_status(load, settings=Settings(), as_of=load.index[-1].date()) == (
@@ -225,6 +238,24 @@ def test_taper_window_d_minus_21_to_d_plus_7() -> None:
     assert acwr_status(load, settings=s, as_of=race - timedelta(21)) == "taper"
     assert acwr_status(load, settings=s, as_of=race + timedelta(7)) == "taper"
     assert acwr_status(load, settings=s, as_of=race + timedelta(8)) == "ok"
+
+
+def test_taper_window_lives_in_the_taper_settings() -> None:
+    """[thresholds.taper] window_before_days / window_after_days move the gate."""
+    load = series([6.0] * 120)
+    race = date(2024, 3, 31)
+    taper = dataclasses.replace(
+        Settings().thresholds.taper, window_before_days=14, window_after_days=3
+    )
+    s = dataclasses.replace(
+        Settings(),
+        athlete=AthleteSettings(race_date=race),
+        thresholds=dataclasses.replace(Settings().thresholds, taper=taper),
+    )
+    assert acwr_status(load, settings=s, as_of=race - timedelta(15)) == "ok"
+    assert acwr_status(load, settings=s, as_of=race - timedelta(14)) == "taper"
+    assert acwr_status(load, settings=s, as_of=race + timedelta(3)) == "taper"
+    assert acwr_status(load, settings=s, as_of=race + timedelta(4)) == "ok"
 
 
 def test_ewma_provisional_until_day_42() -> None:

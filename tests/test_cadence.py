@@ -13,6 +13,7 @@ import pytest
 
 from kneeload.analysis.cadence import population_low_spm, round_to_even
 from kneeload.analysis.check import cadence_advice, check
+from kneeload.cadence_units import weighted_median
 from kneeload.config import Settings
 
 START = date(2024, 3, 4)  # a Monday
@@ -204,3 +205,24 @@ def test_sample_cadence_suggestion_after_low_stretch() -> None:
     assert advice.low is True
     assert advice.easy_cadence_spm == pytest.approx(spm, abs=1.0)
     assert advice.target_spm == (round_to_even(spm * 1.05), round_to_even(spm * 1.10))
+
+
+@pytest.mark.parametrize(
+    ("values", "weights", "expected"),
+    [
+        ([3.0, 1.0, 2.0], [1.0, 1.0, 1.0], 2.0),  # plain median, order-free
+        ([1.0, 2.0], [1.0, 1.0], 1.0),  # exact half split: the lower middle value
+        ([1.0, 2.0, 3.0], [1.0, 1.0, 2.0], 2.0),  # cum 1, 2, 4: 2 reaches half
+        ([1.0, 2.0, 3.0], [1.0, 1.0, 2.1], 3.0),  # cum 1, 2, 4.1: half is 2.05
+        ([150.0, 170.0], [10.0, 590.0], 170.0),  # 10 s at 150, 590 s at 170 spm
+        ([5.0, 9.0], [0.0, 1.0], 9.0),  # a zero weight never wins
+    ],
+)
+def test_weighted_median_by_hand(values, weights, expected) -> None:
+    got = weighted_median(np.array(values), np.array(weights))
+    assert got == pytest.approx(expected)
+
+
+def test_weighted_median_without_values_or_weight_is_none() -> None:
+    assert weighted_median(np.array([]), np.array([])) is None
+    assert weighted_median(np.array([1.0, 2.0]), np.array([0.0, 0.0])) is None

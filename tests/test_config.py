@@ -119,3 +119,24 @@ def test_show_output_round_trips(tmp_path: Path) -> None:
     again = load_settings(write(tmp_path, shown))
     assert again.thresholds.acwr_high.caution_above == 1.6
     assert again.thresholds == load_settings(path).thresholds
+
+
+def test_taper_window_old_keys_are_read_and_the_new_ones_win(tmp_path: Path) -> None:
+    """The taper window moved from [thresholds.acwr] to [thresholds.taper]; the
+    old spelling is still read until 0.2 (CHANGELOG), the new one wins."""
+    old = load_settings(write(tmp_path, "[thresholds.acwr]\ntaper_before_days = 14\n"))
+    assert old.thresholds.taper.window_before_days == 14
+    assert "thresholds.taper.window_before_days" in old.file_keys
+    assert not hasattr(old.thresholds.acwr, "taper_before_days")
+    both = load_settings(
+        write(
+            tmp_path,
+            "[thresholds.acwr]\ntaper_after_days = 3\ntaper_before_days = 14\n"
+            "[thresholds.taper]\nwindow_after_days = 5\n",
+        )
+    )
+    assert both.thresholds.taper.window_after_days == 5
+    assert both.thresholds.taper.window_before_days == 14
+    default = Settings().thresholds.taper
+    assert (default.window_before_days, default.window_after_days) == (21, 7)
+    assert default.peak_weeks == 16

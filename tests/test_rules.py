@@ -116,6 +116,22 @@ def test_first_run_after_a_month_off_is_info() -> None:
     assert [f.severity for f in flags] == ["info"]
 
 
+def test_first_run_of_the_history_is_not_a_return_after_a_break() -> None:
+    """RULES §1.6: a ride 60 days before the first run starts the store, not the
+    running history. The first runs (days 60 and 62) get no "after a break" flag
+    and the ACWR is not yet shown for lack of history, not "after_break"."""
+    ride = run(0, 0.0, sport="cycling", moving_s=3600.0, elapsed_s=3600.0)
+    acts = frame([ride, run(60, 10.0), run(62, 12.0)])
+    result = check(acts, settings=SETTINGS, as_of=as_of(62))
+    assert rules_of(result, "session_spike") == []
+    assert result.load["acwr_status"] == "insufficient_history"
+    # a real return: 31 days without a run after the first ones -> the INFO flag
+    later = frame([ride, run(60, 10.0), run(62, 12.0), run(93, 8.0)])
+    flags = rules_of(check(later, settings=SETTINGS, as_of=as_of(93)), "session_spike")
+    assert [(f.severity, f.value) for f in flags] == [("info", 8.0)]
+    assert "after a break" in flags[0].message
+
+
 # ---- weekly_ramp ----
 
 
@@ -146,6 +162,25 @@ def test_weekly_ramp_plus_25_percent_is_info() -> None:
 def test_weekly_ramp_never_flags_under_20_percent(cur: float) -> None:
     result = check(two_weeks(20.0, cur), settings=SETTINGS, as_of=as_of(13))
     assert rules_of(result, "weekly_ramp") == []
+
+
+def test_no_ramp_against_the_empty_days_before_the_first_run() -> None:
+    """A walk on day 0, first runs on days 24 and 26 (10 km), then 20 km on days
+    27-33: +100 % on the 7 days before, but those hold only 3 days of running
+    history (days 24-26), under the 14 days the rule needs (RULES §1.6, §9)."""
+    walk = run(0, 3.0, sport="walking")
+    rows = [walk, run(24, 5.0), run(26, 5.0)] + [run(d, 5.0) for d in (27, 29, 31, 33)]
+    result = check(frame(rows), settings=SETTINGS, as_of=as_of(33))
+    assert rules_of(result, "weekly_ramp") == []
+    # 14 days after the first run the same jump is a ramp: days 24-30 hold 15 km
+    # (24, 26, 28), days 31-37 hold 32 km (31, 33, 35, 37): +113 %, CAUTION
+    rows = [walk, run(24, 5.0), run(26, 5.0), run(28, 5.0)] + [
+        run(d, 8.0) for d in (31, 33, 35, 37)
+    ]
+    (flag,) = rules_of(check(frame(rows), settings=SETTINGS, as_of=as_of(37)),
+                       "weekly_ramp")  # fmt: skip
+    assert flag.severity == "caution"
+    assert flag.value == pytest.approx(100 * (32 / 15 - 1))
 
 
 def test_weekly_ramp_noise_guard_small_weeks() -> None:

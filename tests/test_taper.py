@@ -98,6 +98,18 @@ def test_textbook_taper_is_on_track() -> None:
     assert result.weeks[-1].pct_of_peak == pytest.approx(100 * 20 / 44)
 
 
+def test_peak_week_looks_back_16_weeks_only() -> None:
+    """RULES §1.6: a 70 km week 17 weeks out is not this race's peak; a 50 km week
+    16 weeks out is. Peak = max(50, 40, 44, 36, 40) = 50, so race week's 20 km is
+    40 % of peak (with the 70 km week it would be 28.6 %)."""
+    plan = {-17: 70.0, -16: 50.0, **BASE, -3: 32.0, -2: 24.0, -1: 20.0}
+    result = _check(plan)
+    assert result.peak_week_km == pytest.approx(50.0)
+    assert result.weeks[-1].pct_of_peak == pytest.approx(40.0)
+    without_16 = {k: v for k, v in plan.items() if k != -16}
+    assert _check(without_16).peak_week_km == pytest.approx(44.0)
+
+
 def test_race_week_above_075_is_under_tapered() -> None:
     # 36/40 = 0.9, 34/40 = 0.85, 32/40 = 0.8 > 0.75.
     result = _check({**BASE, -3: 36.0, -2: 34.0, -1: 32.0})

@@ -103,8 +103,7 @@ def acwr_frame(load: pd.Series, *, settings: Settings) -> pd.DataFrame:
 def acwr_status_series(load: pd.Series, *, settings: Settings) -> pd.Series:
     """Per-day gating status (first match wins, in the order of ``STATUSES``)."""
     cfg = settings.thresholds.acwr
-    n = len(load)
-    day_number = np.arange(n) + 1
+    day_number = _history_day(load)
     chronic_week = chronic_km_per_week(
         load, acute=cfg.acute_days, chronic=cfg.chronic_days
     ).to_numpy()
@@ -118,24 +117,35 @@ def acwr_status_series(load: pd.Series, *, settings: Settings) -> pd.Series:
     return pd.Series(status, index=load.index, name="acwr_status")
 
 
+def _history_day(load: pd.Series) -> np.ndarray:
+    """Day number from the first day with load (1 there, 0 before; RULES §1.6)."""
+    started = np.cumsum(load.to_numpy() > 0) > 0
+    first = int(np.argmax(started)) if started.any() else len(load)
+    return np.where(started, np.arange(len(load)) - first + 1, 0)
+
+
 def _in_taper(index: pd.Index, settings: Settings) -> np.ndarray:
     """True inside the configured race window D-21 … D+7 (RULES §7)."""
     race = settings.athlete.race_date
     if race is None:
         return np.zeros(len(index), dtype=bool)
-    cfg = settings.thresholds.acwr
+    cfg = settings.thresholds.taper
     days = (pd.DatetimeIndex(index) - pd.Timestamp(race)).days.to_numpy()
-    return (days >= -cfg.taper_before_days) & (days <= cfg.taper_after_days)
+    return (days >= -cfg.window_before_days) & (days <= cfg.window_after_days)
 
 
 def _after_break(load: pd.Series, break_days: int, after_days: int) -> np.ndarray:
-    """True on the first ``after_days`` days after a ≥ ``break_days`` zero streak."""
+    """True on the first ``after_days`` days after a ≥ ``break_days`` zero streak.
+
+    The zeros before the first day with load are not a break (RULES §1.6).
+    """
     zero = load.to_numpy() <= 0
     group = np.cumsum(~zero)  # a zero streak shares the id of the day before it
     streak = pd.Series(zero.astype(int)).groupby(group).transform("sum").to_numpy()
     prev_streak = np.concatenate([[0], streak[:-1]])
     prev_zero = np.concatenate([[False], zero[:-1]])
-    restart = (~zero) & prev_zero & (prev_streak >= break_days)
+    had_load = np.concatenate([[0], group[:-1]]) > 0
+    restart = (~zero) & prev_zero & had_load & (prev_streak >= break_days)
     positions = np.where(restart, np.arange(len(zero)), np.nan)
     last = pd.Series(positions).ffill().to_numpy()
     since = np.arange(len(zero)) - last

@@ -17,7 +17,7 @@ from kneeload.analysis.evidence import (
     Flag,
 )
 from kneeload.analysis.rule_ids import CADENCE_LOW, STEP_LENGTH_UP
-from kneeload.cadence_units import STEADY_MIN_S
+from kneeload.cadence_units import STEADY_MIN_S, weighted_median
 from kneeload.config import CadenceLowSettings, Settings
 
 _LOW_TAIL = (
@@ -194,13 +194,6 @@ def round_to_even(x: float) -> int:
     return int(2 * round(x / 2.0))
 
 
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    """Median of ``values`` weighted by ``weights`` (lower median on ties)."""
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
-
-
 @dataclass(frozen=True)
 class EasyCadence:
     """Easy-pace cadence from steady easy segments, or why there is none."""
@@ -225,6 +218,8 @@ def easy_cadence(runs: pd.DataFrame, *, settings: Settings, as_of: date) -> Easy
         return EasyCadence(None, None, 0, _missing(0, need, weeks))
     w = seg["duration_s"].to_numpy(float)
     median_speed = weighted_median(seg["speed_mps"].to_numpy(float), w)
+    if median_speed is None:  # segments are >= 60 s, so never in practice
+        return EasyCadence(None, None, 0, _missing(0, need, weeks))
     easy = seg[seg["speed_mps"] <= median_speed + 1e-9]
     used = int(easy["run"].nunique())
     if used < need:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,11 +45,6 @@ class HeartRateProfile:
     sex_source: str  # "config" | "default"
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def lthr(self) -> float:
-        """Default lactate-threshold HR: rest + 0.85·(max - rest) (RULES L6)."""
-        return lthr(self.hr_rest, self.hr_max)
-
 
 def lthr(hr_rest: float, hr_max: float, fraction: float = 0.85) -> float:
     """LTHR = HR_rest + fraction·(HR_max - HR_rest), Elevate's default (RULES L6)."""
@@ -80,7 +76,7 @@ def high_intensity_s(hist: np.ndarray, *, threshold_bpm: float) -> float:
     return float(np.asarray(hist, dtype=float)[start:].sum())
 
 
-def hist_matrix(hists: Sequence[object]) -> tuple[np.ndarray, np.ndarray]:
+def hist_matrix(hists: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Stack an object column of histograms into (n, 256); rows without one are 0."""
     has = np.array(
         [isinstance(h, (np.ndarray, list)) and len(h) == HIST_BINS for h in hists],

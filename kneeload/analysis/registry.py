@@ -39,6 +39,7 @@ import pandas as pd
 
 from kneeload.analysis.acwr import acwr_frame, in_taper_window
 from kneeload.analysis.cadence import gait_flags
+from kneeload.analysis.dates import local_days
 from kneeload.analysis.evidence import SEVERITIES, Flag
 from kneeload.analysis.ramps import descent_ramp, session_spike, weekly_ramp
 from kneeload.analysis.rule_ids import (
@@ -89,15 +90,21 @@ class RuleContext:
     """What the rules of one evaluation day look at (``as_of`` included).
 
     ``daily`` is the continuous daily series up to ``as_of`` (RULES §0), ``runs``
-    the running activities up to ``as_of`` in start order. The ACWR frame and the
-    gait flags are computed once, on first use, and shared by the rules.
+    the running activities up to ``as_of`` in start order. The history of the
+    running rules starts at the first run (RULES §1.6): days before it (a walk or
+    a ride months earlier) are not a break to return from, nor empty weeks to ramp
+    against, so ``daily`` is cut to start there. The ACWR frame and the gait
+    flags are computed once, on first use, and shared by the rules.
     """
 
     def __init__(
         self, daily: pd.DataFrame, runs: pd.DataFrame, *, settings: Settings,
         as_of: date,
     ) -> None:  # fmt: skip
-        self.daily = daily.loc[: pd.Timestamp(as_of)]
+        daily = daily.loc[: pd.Timestamp(as_of)]
+        if len(runs):
+            daily = daily.loc[local_days(runs).min() :]
+        self.daily = daily
         self.runs = runs
         self.settings = settings
         self.as_of = as_of

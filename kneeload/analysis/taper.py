@@ -22,54 +22,12 @@ from kneeload.analysis.dates import local_days, window_mask
 from kneeload.analysis.evidence import Flag
 from kneeload.analysis.load import load_rows
 from kneeload.analysis.taper_flags import taper_flags
+from kneeload.analysis.taper_weeks import TaperWeek, rounded
 from kneeload.config import Settings, TaperSettings
 
 MARATHON_M = 42195.0
 TAPER_WEEKS: tuple[int, ...] = (-3, -2, -1)
 BASELINE_WEEKS: tuple[int, ...] = (-7, -6, -5, -4)
-VERDICTS: tuple[str, ...] = (
-    "on_track",
-    "under_tapered",
-    "over_tapered",
-    "insufficient_history",
-)
-
-
-@dataclass(frozen=True)
-class TaperWeek:
-    """One race-aligned week: its km, runs, ratio to baseline and expected band."""
-
-    week: int
-    start: date
-    end: date
-    km: float
-    runs: int
-    hi_min: float
-    status: str  # "done" | "in_progress" | "to_come"
-    ratio: float | None
-    expected: tuple[float, float] | None
-    target_km: tuple[float, float] | None = None
-    pct_of_peak: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """One entry of ``weeks`` in ``taper --json``."""
-        out: dict[str, Any] = {
-            "week": self.week,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "km": None if self.status == "to_come" else round(self.km, 2),
-            "runs": None if self.status == "to_come" else self.runs,
-            "ratio": None if self.ratio is None else round(self.ratio, 3),
-            "expected": None if self.expected is None else list(self.expected),
-            "status": self.status,
-            "pct_of_peak": _r(self.pct_of_peak, 1),
-        }
-        if self.target_km is not None:
-            out["target_km"] = [round(v, 1) for v in self.target_km]
-        if self.target_km is not None and self.status == "in_progress":
-            left = [max(0.0, v - self.km) for v in self.target_km]
-            out["remaining_km"] = [round(v, 1) for v in left]
-        return out
 
 
 @dataclass(frozen=True)
@@ -97,11 +55,11 @@ class TaperResult:
             "race_date": self.race_date.isoformat(),
             "as_of": self.as_of.isoformat(),
             "race_distance_m": self.race_distance_m,
-            "baseline_km_per_week": _r(self.baseline_km_per_week, 2),
-            "baseline_runs_per_week": _r(self.baseline_runs_per_week, 2),
+            "baseline_km_per_week": rounded(self.baseline_km_per_week, 2),
+            "baseline_runs_per_week": rounded(self.baseline_runs_per_week, 2),
             "baseline_weeks": [w.to_json() for w in self.baseline_weeks],
             "dropped_weeks": list(self.dropped_weeks),
-            "peak_week_km": _r(self.peak_week_km, 2),
+            "peak_week_km": rounded(self.peak_week_km, 2),
             "weeks": [w.to_json() for w in self.weeks],
             "verdict": self.verdict,
             "verdict_final": self.verdict_final,
@@ -109,10 +67,6 @@ class TaperResult:
             "history_days": self.history_days,
             "notes": list(self.notes),
         }
-
-
-def _r(value: float | None, ndigits: int) -> float | None:
-    return None if value is None else round(float(value), ndigits)
 
 
 def week_bounds(race_date: date, week: int) -> tuple[date, date]:
@@ -189,11 +143,18 @@ def _taper_weeks(
     return out
 
 
-def _peak(daily: pd.DataFrame, race_date: date, first: date) -> float | None:
-    """The biggest complete race-aligned week before the taper (week -4 or earlier)."""
+def _peak(
+    daily: pd.DataFrame, race_date: date, first: date, weeks: int
+) -> float | None:
+    """The biggest race-aligned week of weeks -4 … -``weeks`` (RULES §1.6, §7).
+
+    Only weeks that start on or after the first run count, and never more than
+    the ``peak_weeks`` before the race: an old block years ago is not this
+    race's peak.
+    """
     best: float | None = None
     k = -4
-    while week_bounds(race_date, k)[0] >= first:
+    while k >= -weeks and week_bounds(race_date, k)[0] >= first:
         start, end = week_bounds(race_date, k)
         km = float(daily.loc[pd.Timestamp(start) : pd.Timestamp(end), "run_km"].sum())
         best = km if best is None else max(best, km)
@@ -216,7 +177,7 @@ def taper_check(
     runs = _running_upto(activities, as_of)
     first = local_days(runs).min().date() if len(runs) else None
     history_days = (race_date - first).days if first is not None else 0
-    daily = _daily(runs, settings, start49, race_date, first)
+    daily = _daily(runs, settings, start49, race_date, first, cfg.peak_weeks)
     base_rows = [_weekly(daily, race_date, k, as_of) for k in BASELINE_WEEKS]
     baseline_over = as_of > week_bounds(race_date, BASELINE_WEEKS[-1])[1]
     enough = history_days >= cfg.min_history_days and baseline_over
@@ -226,7 +187,11 @@ def taper_check(
     kept = [r for i, r in enumerate(base_rows) if i not in dropped]
     base_runs = float(np.mean([r["runs"] for r in kept])) if baseline else None
     base_hi = float(np.mean([r["hi_min"] for r in kept])) if baseline else None
-    peak = _peak(daily, race_date, first) if first is not None and baseline else None
+    peak = (
+        _peak(daily, race_date, first, cfg.peak_weeks)
+        if first is not None and baseline
+        else None
+    )
     weeks = _taper_weeks(daily, race_date, as_of, baseline, peak, cfg)
     base_weeks = [_as_week(r, baseline) for r in base_rows]
     verdict, final = _verdict(weeks, baseline, cfg)
@@ -252,10 +217,12 @@ def _running_upto(activities: pd.DataFrame, as_of: date) -> pd.DataFrame:
 
 
 def _daily(
-    runs: pd.DataFrame, settings: Settings, start49: date, race: date, first: Any
-) -> pd.DataFrame:
-    """The daily series over D-49 … D-1 (and back to the first run for the peak)."""
-    lo = min(start49, first) if first is not None else start49
+    runs: pd.DataFrame, settings: Settings, start49: date, race: date, first: Any,
+    peak_weeks: int,
+) -> pd.DataFrame:  # fmt: skip
+    """The daily series over D-49 … D-1 (and back over the peak-week window)."""
+    earliest = race - timedelta(weeks=peak_weeks)
+    lo = min(start49, max(first, earliest)) if first is not None else start49
     end = race - timedelta(days=1)
     if runs.empty:
         index = pd.date_range(lo, end, freq="D", name="date")
@@ -337,7 +304,7 @@ def taper_report_due(settings: Settings, day: date, *, days_before: int = 28) ->
     race = settings.athlete.race_date
     if race is None:
         return False
-    after = settings.thresholds.acwr.taper_after_days
+    after = settings.thresholds.taper.window_after_days
     return -days_before <= (day - race).days <= after
 
 

@@ -9,7 +9,6 @@ under 80 % of baseline) and ``taper_intensity`` (no high-intensity minutes in we
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,11 +19,9 @@ from kneeload.analysis.rule_ids import (
     TAPER_RELAXED,
     TAPER_VOLUME,
 )
+from kneeload.analysis.taper_weeks import TaperWeek
 from kneeload.config import TaperSettings
 from kneeload.units import distance_text, weekly_text
-
-if TYPE_CHECKING:
-    from kneeload.analysis.taper import TaperWeek
 
 BOSQUET_2007 = Evidence(
     "Bosquet, Montpetit, Arvisais, Mujika 2007, Effects of tapering on performance: "
@@ -41,11 +38,6 @@ SMYTH_LAWLOR_2021 = Evidence(
     "Smyth & Lawlor 2021, Longer disciplined tapers improve marathon performance "
     "(>158,000 recreational marathoners), Front Sports Act Living 3:735220, "
     "doi:10.3389/fspor.2021.735220",
-    "A",
-)
-WANG_2023 = Evidence(
-    "Wang et al. 2023, Tapering in endurance athletes: a meta-analysis, "
-    "PLoS One 18:e0282838",
     "A",
 )
 TAPER_EVIDENCE: tuple[Evidence, ...] = (

@@ -79,5 +79,6 @@ def _flag_lines(result: TaperResult) -> list[str]:
     lines: list[str] = []
     for flag in result.flags:
         lines += ["", f"[{flag.severity}] {flag.rule}: {flag.message}"]
+        lines += list(flag.context)
         lines += [f"  - {e.citation} (grade {e.grade})" for e in flag.evidence]
     return lines
