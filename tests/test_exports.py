@@ -337,3 +337,15 @@ def test_apple_implausible_heart_rates_are_dropped():
     scan = _scan(broken)
     assert scan.hr_bpm.max() <= 240
     assert scan.notes == ["1 heart rates outside 25-240 bpm"]
+
+
+def test_exports_zipped_inside_a_folder(tmp_path):
+    """A folder of downloads: the Strava zip is recognised inside it too."""
+    files, _ = strava_files(STRAVA_IDS)
+    (tmp_path / "downloads").mkdir()
+    (tmp_path / "downloads" / "export_12345.zip").write_bytes(zip_bytes(files))
+    problems: list = []
+    sources = list(iter_sources([tmp_path / "downloads"], problems))
+    assert len(sources) == 3  # routes/1.gpx left out
+    assert {s.meta["name"] for s in sources} == set(STRAVA_IDS.values())
+    assert [Path(p.path).name for p in problems] == ["999.gpx"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 from typing import Any
 
 from kneeload.errors import ActivityFileError, NotAnActivityError
@@ -57,6 +58,11 @@ def _activity_entries(tree: ArchiveTree) -> list[TreeEntry]:
     ]
 
 
+def _base(name: str) -> str:
+    """The file name part of a tree name (after the last "/" or "!")."""
+    return re.split(r"[/!]", name)[-1]
+
+
 def _dir(name: str) -> str:
     """The folder part of a tree name, "" or ending with "/"."""
     head = posixpath.dirname(name.rsplit("!", 1)[-1])
@@ -75,9 +81,7 @@ def _label(tree: ArchiveTree, name: str) -> str:
 
 
 def _strava(tree: ArchiveTree, found: Detection) -> bool:
-    csvs = [
-        e for e in tree.entries if e.name.rsplit("/", 1)[-1].lower() == strava.CSV_NAME
-    ]
+    csvs = [e for e in tree.entries if _base(e.name).lower() == strava.CSV_NAME]
     if not csvs:
         return False
     entries = _activity_entries(tree)
@@ -159,7 +163,7 @@ def _fit_start(source: Source) -> float | None:
 def _apple(tree: ArchiveTree, found: Detection) -> bool:
     hit = False
     for entry in tree.entries:
-        if entry.name.rsplit("/", 1)[-1].rsplit("!", 1)[-1].lower() != "export.xml":
+        if _base(entry.name).lower() != "export.xml":
             continue
         try:
             with entry.source.open() as fh:
