@@ -7,6 +7,7 @@ import html
 from datetime import date
 from pathlib import Path
 
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 from kneeload.analysis.check import cadence_advice, check
 from kneeload.cli import cli
@@ -29,6 +31,7 @@ from kneeload.report.charts import (
     plot_descent,
     plot_weekly_km,
     report_charts,
+    report_figures,
 )
 from kneeload.report.render import render_html, render_text
 from kneeload.report.weekly import (
@@ -224,6 +227,8 @@ def test_weekly_km_bars_ramp_and_spike(units: str, per: float) -> None:
     assert colours == [OKABE_ITO["sky"].lower()] * 2 + [OKABE_ITO["orange"].lower()]
     spike = next(ln for ln in ax.lines if "spike" in ln.get_label())
     assert spike.get_ydata() == pytest.approx([19 / per])
+    # the spike marker stands out on the orange ramp bar (not orange on orange)
+    assert to_hex(spike.get_color()) == OKABE_ITO["black"].lower()
     assert ax.get_ylabel() == f"{units} per week"
     assert "jumps" in ax.get_title(loc="left")
 
@@ -244,11 +249,15 @@ def test_acwr_chart_bands_line_and_flag_marker() -> None:
         if isinstance(p, Rectangle)
     )
     assert bands[0] == (0.8, 1.3) and bands[1][0] == 1.5
-    labels = " ".join(t.get_text() for t in bottom.texts)
-    assert "team-sport" in labels
+    legend = [t.get_text() for t in top.get_legend().get_texts()]
+    assert "ACWR 0.8-1.3 band" in legend and "ACWR >1.5 band" in legend
+    assert not bottom.texts  # nothing written over the ratio line
     (line,) = [ln for ln in bottom.lines if "ACWR" in ln.get_label()]
     assert line.get_ydata() == pytest.approx(ratio)
-    assert bottom.collections[0].get_offsets()[0][1] == pytest.approx(ratio[-1])
+    # the flagged day is marked on its date, along the bottom edge, not on the line
+    (x, y) = bottom.collections[0].get_offsets()[0]
+    assert x == pytest.approx(mdates.date2num(pd.Timestamp("2026-08-30")))
+    assert y == pytest.approx(0.06)  # axes fraction
     assert top.get_ylabel() == "km per 7 days"
     assert {ln.get_label() for ln in top.lines} >= {"last 7 days"}
 
@@ -266,15 +275,120 @@ def test_cadence_chart_target_band_and_points() -> None:
                        easy_speed_mps=2.6)  # fmt: skip
     band = next(p for p in ax.patches if isinstance(p, Rectangle))
     assert (band.get_y(), band.get_y() + band.get_height()) == (168, 176)
-    # drawn at easy pace (2.6 m/s = 9.36 km/h) +- 0.75 km/h, not across all speeds
-    assert band.get_x() == pytest.approx(2.6 * 3.6 - 0.75)
-    assert band.get_width() == pytest.approx(1.5)
+    # drawn at easy pace: 2.6 m/s +- 0.75 km/h, as min/km (hand: 1000/(2.6+-0.2083)/60)
+    assert band.get_x() == pytest.approx(1000 / (2.6 + 0.75 / 3.6) / 60)
+    assert band.get_x() + band.get_width() == pytest.approx(
+        1000 / (2.6 - 0.75 / 3.6) / 60
+    )
     week = next(ln for ln in ax.lines if ln.get_label() == "this week")
-    assert week.get_xdata() == pytest.approx([3.0 * 3.6])  # km/h
+    assert week.get_xdata() == pytest.approx([1000 / 3.0 / 60])  # 5.56 min/km
     fit = next(ln for ln in ax.lines if ln.get_label().startswith("your usual"))
     x, y = fit.get_xdata(), fit.get_ydata()
-    assert y == pytest.approx(130.0 + 12.0 * x / 3.6)
-    assert "km/h" in ax.get_xlabel() and "steps/min" in ax.get_ylabel()
+    assert y == pytest.approx(130.0 + 12.0 * 1000 / (x * 60))
+    assert "min/km" in ax.get_xlabel() and "steps/min" in ax.get_ylabel()
+    assert ax.xaxis_inverted()  # faster to the right
+    assert ax.xaxis.get_major_formatter()(1000 / 3.0 / 60) == "5:33"
+
+
+def test_cadence_chart_pace_in_min_per_mile() -> None:
+    gait = pd.DataFrame({"speed_mps": [2.5, 3.0], "spm": [160.0, 166.0],
+                         "this_week": [False, True]})  # fmt: skip
+    ax = Figure().subplots()
+    plot_cadence_speed(ax, gait, model=None, target_spm=None, easy_speed_mps=None,
+                       units="mi")  # fmt: skip
+    week = next(ln for ln in ax.lines if ln.get_label() == "this week")
+    assert week.get_xdata() == pytest.approx([1609.344 / 3.0 / 60])  # 8:56/mi
+    assert "min/mi" in ax.get_xlabel()
+    assert not ax.patches  # no suggestion: no target band
+
+
+def test_weekly_km_no_marker_for_empty_weeks() -> None:
+    weeks = _weeks_frame()
+    weeks.loc[weeks.index[1], ["km", "longest_km", "runs"]] = [0.0, 0.0, 0]
+    ax = Figure().subplots()
+    plot_weekly_km(ax, weeks)
+    dots = next(ln for ln in ax.lines if ln.get_label() == "longest run")
+    assert list(dots.get_ydata()) == [12.0]  # not a dot at 0 for the empty week
+
+
+def test_chart_legends_state_the_configured_thresholds() -> None:
+    base = Settings().thresholds
+    thr = dataclasses.replace(
+        base,
+        weekly_ramp=dataclasses.replace(base.weekly_ramp, info_pct=25.0,
+                                        caution_pct=40.0),
+        session_spike=dataclasses.replace(base.session_spike, caution_ratio=1.15),
+        acwr_high=dataclasses.replace(base.acwr_high, info_above=1.25,
+                                      caution_above=1.6),
+    )  # fmt: skip
+    weeks = _weeks_frame()
+    weeks["ramp"] = ["", "info", "caution"]
+    ax = Figure().subplots()
+    plot_weekly_km(ax, weeks, thresholds=thr)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "ramp, note (> +25%)" in legend and "ramp, caution (> +40%)" in legend
+    assert "long-run spike (> +15%)" in legend
+    days = pd.date_range("2026-08-01", periods=30, freq="D", name="date")
+    daily = pd.DataFrame({"acute_km": 40.0, "usual_km": 30.0, "acwr": 1.1},
+                         index=days)  # fmt: skip
+    top, bottom = Figure().subplots(2, 1)
+    plot_acwr(top, daily, ratio_ax=bottom, thresholds=thr)
+    legend = [t.get_text() for t in top.get_legend().get_texts()]
+    assert "ACWR 0.8-1.25 band" in legend and "ACWR >1.6 band" in legend
+    ax = Figure().subplots()
+    plot_descent(ax, _weeks_frame(), thresholds=thr)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "flagged: > 1.5x the 4-week mean" in legend
+
+
+def test_report_chart_text_is_at_least_11_css_px_on_a_phone(
+    ramp_report: WeeklyReport, story: dict, activities: pd.DataFrame
+) -> None:
+    down = build_weekly_report(
+        activities,
+        settings=Settings(),
+        week_ending=date.fromisoformat(story["story"]["downhill"]["to"]),
+    )
+    for report in (ramp_report, down):
+        figures = report_figures(report)
+        assert {"acwr", "weekly_km", "cadence"} <= set(figures)
+        for name, fig in figures.items():
+            # drawn for 360 CSS px at 2x: 720 px wide
+            assert fig.get_figwidth() * fig.dpi == pytest.approx(720)
+            texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+            assert texts, name
+            for t in texts:
+                # points -> CSS px at 200 dpi and 2x density (8 pt = 11.1 px)
+                px = t.get_fontsize() * fig.dpi / 72 / 2
+                assert px >= 11, (name, t.get_text(), px)
+            # fewer ticks: at most 5 labelled ticks per axis
+            fig.canvas.draw()  # ticks are placed at draw time
+            for ax in fig.axes:
+                lo, hi = sorted(ax.get_xlim())
+                shown = [
+                    lb.get_text()
+                    for lb in ax.get_xticklabels()
+                    if lb.get_text() and lo <= lb.get_position()[0] <= hi
+                ]
+                assert len(shown) <= 5, (name, shown)
+                y_lo, y_hi = sorted(ax.get_ylim())
+                yticks = [y for y in ax.get_yticks() if y_lo <= y <= y_hi]
+                assert len(yticks) <= 6, (name, yticks)
+
+
+def test_acwr_chart_has_no_caption_and_no_acute_line_before_7_days(
+    story: dict, activities: pd.DataFrame
+) -> None:
+    first = pd.to_datetime(activities["local_date"]).min().normalize()
+    end = first + pd.Timedelta(days=20)
+    report = build_weekly_report(activities, settings=Settings(),
+                                 week_ending=end.date())  # fmt: skip
+    acute = report.daily["acute_km"]
+    # the first 6 days of the history have no full week: no line climbing from 0
+    assert acute.loc[: first + pd.Timedelta(days=5)].isna().all()
+    assert acute.loc[first + pd.Timedelta(days=6)] > 0
+    fig = report_figures(report)["acwr"]
+    assert not fig.texts and fig._supxlabel is None  # the HTML prints the caveat
 
 
 def test_descent_chart_highlights_flag_week() -> None:
@@ -284,6 +398,15 @@ def test_descent_chart_highlights_flag_week() -> None:
     assert heights == [100.0, 150.0, 900.0]
     assert to_hex(ax.containers[0][2].get_facecolor()) == OKABE_ITO["orange"].lower()
     assert "m per week" in ax.get_ylabel()
+    assert ax.get_xlabel() == "weeks, Monday to Sunday"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0] == "descent per week"  # the bars have their own entry
+    ax = Figure().subplots()
+    plot_descent(ax, _weeks_frame(), units="mi")  # miles bring feet
+    assert [b.get_height() for b in ax.containers[0]] == pytest.approx(
+        [100 / 0.3048, 150 / 0.3048, 900 / 0.3048]
+    )
+    assert "ft per week" in ax.get_ylabel()
 
 
 def test_figure_to_png_is_png() -> None:

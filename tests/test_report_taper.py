@@ -123,7 +123,7 @@ def test_race_week_taper_chart_exists_and_decodes(race_report: WeeklyReport) -> 
     charts = report_charts(race_report)
     assert "taper" in charts and "taper" in CHART_NAMES
     image = mpimg.imread(io.BytesIO(charts["taper"]), format="png")
-    assert image.shape[1] == 960  # 6.4 in x 150 dpi
+    assert image.shape[1] == 720  # drawn for 360 CSS px at 2x density
     assert image.shape[0] > 400
     page = render_html(race_report, charts)
     assert 'alt="Taper: weekly distance' in page

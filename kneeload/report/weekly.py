@@ -436,7 +436,11 @@ def chart_daily(
             "acwr": frame["uncoupled"].where(ok),
         }
     )
-    return out.reindex(index).fillna({"run_km": 0.0, "acute_km": 0.0})
+    # the first days of a history have no full 7 days yet: no acute line there
+    # (it would climb from 0 and read as a spike)
+    first = km.index[0] + pd.Timedelta(days=cfg.acute_days - 1)
+    out.loc[out.index < first, "acute_km"] = np.nan
+    return out.reindex(index).fillna({"run_km": 0.0})
 
 
 def weekly_table(
