@@ -349,3 +349,24 @@ def test_exports_zipped_inside_a_folder(tmp_path):
     assert len(sources) == 3  # routes/1.gpx left out
     assert {s.meta["name"] for s in sources} == set(STRAVA_IDS.values())
     assert [Path(p.path).name for p in problems] == ["999.gpx"]
+
+
+def test_apple_steps_prorated_and_one_source():
+    a = 1.8e9
+    scan = apple.ExportScan(
+        workouts=[],
+        hr_time=np.zeros(0),
+        hr_bpm=np.zeros(0),
+        # watch: one 2-hour record (half inside), one inside; phone: inside
+        step_start=np.array([a - 3600, a + 600, a + 600]),
+        step_end=np.array([a + 3600, a + 660, a + 660]),
+        step_count=np.array([7200.0, 170.0, 999.0]),
+        step_source=np.array([0, 0, 1], np.int32),
+        step_sources=["Watch", "Phone"],
+        longest_step_s=7200.0,
+    )
+    workout = apple.Workout(
+        0, "running", "x", a, a + 1800, 0.0, 1800.0, None, "Watch", False
+    )
+    # 7200 steps over 2 h, a quarter of which lies in the 30-min workout: 1800
+    assert apple.workout_steps(scan, workout) == pytest.approx(1800 + 170)

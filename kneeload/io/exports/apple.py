@@ -108,6 +108,7 @@ class ExportScan:
     step_source: np.ndarray  # index into step_sources
     step_sources: list[str]
     n_workouts_seen: int = 0
+    longest_step_s: float = 0.0  # the longest step record: bounds the search
     notes: list[str] = field(default_factory=list)
 
 
@@ -187,6 +188,11 @@ def scan_export(fh: IO[bytes], name: str) -> ExportScan:
     )
     order = np.argsort(scan.hr_time, kind="stable")
     scan.hr_time, scan.hr_bpm = scan.hr_time[order], scan.hr_bpm[order]
+    order = np.argsort(scan.step_start, kind="stable")
+    for name in ("step_start", "step_end", "step_count", "step_source"):
+        setattr(scan, name, getattr(scan, name)[order])
+    spans = scan.step_end - scan.step_start
+    scan.longest_step_s = float(spans.max()) if spans.size else 0.0
     plausible = (scan.hr_bpm >= HR_RANGE_BPM[0]) & (scan.hr_bpm <= HR_RANGE_BPM[1])
     if not plausible.all():  # RULES §1.5: not a heart rate
         scan.notes.append(f"{int((~plausible).sum())} heart rates outside 25-240 bpm")
@@ -349,8 +355,10 @@ def workout_steps(scan: ExportScan, workout: Workout) -> float:
     Phone and watch both count steps; adding them would count each step twice,
     so only one source is used: the workout's own, else the one with most steps.
     """
-    a, b = scan.step_start, scan.step_end
     start, end = workout.start_utc, workout.end_utc
+    lo = int(np.searchsorted(scan.step_start, start - scan.longest_step_s, "left"))
+    hi = int(np.searchsorted(scan.step_start, end, "right"))
+    a, b = scan.step_start[lo:hi], scan.step_end[lo:hi]
     overlap = np.clip(np.minimum(b, end) - np.maximum(a, start), 0.0, None)
     span = b - a
     instant = (span <= 0) & (a >= start) & (a <= end)
@@ -358,10 +366,10 @@ def workout_steps(scan: ExportScan, workout: Workout) -> float:
     inside = share > 0
     if not inside.any():
         return 0.0
-    steps = scan.step_count * share
+    steps = scan.step_count[lo:hi] * share
     own = [i for i, s in enumerate(scan.step_sources) if s == workout.source_name]
     totals = np.bincount(
-        scan.step_source[inside],
+        scan.step_source[lo:hi][inside],
         weights=steps[inside],
         minlength=len(scan.step_sources),
     )
