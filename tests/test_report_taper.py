@@ -161,7 +161,7 @@ def test_taper_chart_draws_weekly_km_and_bands(
     base = t["baseline_km_per_week"]
     limits = [
         (p.get_y() * per, (p.get_y() + p.get_height()) * per)
-        for p in by["expected range for the week"]
+        for p in by["expected range"]
     ]
     expected = [(lo * base, hi * base) for lo, hi in BANDS.values()]
     assert limits == [pytest.approx(e, abs=0.05) for e in expected]
