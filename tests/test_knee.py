@@ -266,14 +266,17 @@ def test_pain_load_notes_need_eight_notes(
 def test_surface_share_change_marked_and_named_in_the_spike() -> None:
     rows = [run(n, 10.0) for n in range(0, 35, 2)]  # road for 5 weeks
     rows += [run(n, 10.0, sub_sport="trail") for n in (36, 38)]
+    rows.append(run(39, 5.0, sub_sport="indoor_running"))  # a treadmill run
     rows.append(run(40, 16.0, sub_sport="trail"))  # 16 km vs 10: a spike
     frame = pd.DataFrame(rows)
     shares = surface_weeks(frame, day(41), weeks=6)
-    assert shares["trail"].iloc[-1] == pytest.approx(100.0)
+    # 36 of 41 km on trail, 5 km on the treadmill (indoor_running)
+    assert shares["trail"].iloc[-1] == pytest.approx(100.0 * 36 / 41)
+    assert shares["treadmill"].iloc[-1] == pytest.approx(100.0 * 5 / 41)
     changes = surface_changes(shares)
     assert [c.day for c in changes] == [day(41)]
     assert changes[0].text == (
-        "trail running was 100% of your running in the 7 days ending 2026-04-12, "
+        "trail running was 88% of your running in the 7 days ending 2026-04-12, "
         "against 0% in the 4 weeks before"
     )
     result = check(frame, settings=Settings(), as_of=day(41),

@@ -53,6 +53,8 @@ SHOE_RULES = frozenset({rule_ids.SESSION_SPIKE, rule_ids.WEEKLY_RAMP})
 #: A surface share change beyond this many percentage points is marked (§14).
 SURFACE_CHANGE_PP = 30.0
 SURFACES: tuple[str, ...] = ("trail", "track", "treadmill")
+#: Sub-sports that are one of the surfaces (FIT ``indoor_running`` is a treadmill).
+SURFACE_ALIASES: dict[str, str] = {"indoor_running": "treadmill"}
 #: Descriptive pain-load notes need at least this many pain notes (issue 11).
 DESCRIPTIVE_MIN_NOTES = 8
 DESCENT_SPLIT_M = 300.0
@@ -419,6 +421,7 @@ def surface_weeks(
         km = pd.to_numeric(metres, errors="coerce").fillna(0.0) / 1000
         total = float(km.sum())
         sub = runs["sub_sport"] if "sub_sport" in runs else pd.Series(dtype=object)
+        sub = sub.replace(SURFACE_ALIASES)
         row: dict[str, Any] = {"end": pd.Timestamp(end), "km": total}
         for surface in SURFACES:
             part = float(km[(sub == surface).to_numpy()].sum()) if total else 0.0
