@@ -8,14 +8,16 @@ activity files: everything comes from the store.
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from kneeload.config import resolve_home
+from kneeload.errors import StoreError
 from kneeload.schema import activity_columns
-from kneeload.store import Store, decode_hr_hist
+from kneeload.store import Store, damaged_message, decode_hr_hist
 
 
 class History:
@@ -24,7 +26,11 @@ class History:
     def __init__(self, store: Store, *, include_duplicates: bool = False) -> None:
         self.store = store
         rows = store.activity_rows(include_duplicates=include_duplicates)
-        self.activities = activities_frame(rows)
+        try:
+            self.activities = activities_frame(rows)
+        except (ValueError, TypeError, zlib.error) as exc:
+            store.close()
+            raise StoreError(damaged_message(store.path, str(exc))) from exc
 
     def samples(self, activity_id: str) -> pd.DataFrame:
         """Per-record samples of one activity, indexed by UTC time."""
@@ -55,7 +61,7 @@ class History:
 
 def open_history(home: str | Path | None = None) -> History:
     """Open the load history kept in ``home`` (see ``resolve_home``)."""
-    return History(Store.in_home(resolve_home(home)))
+    return History(Store.in_home(resolve_home(home), readonly=True))
 
 
 _ROW = activity_columns()

@@ -163,21 +163,76 @@ class BatchOutcome:
 class Store:
     """The SQLite store in one home folder."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        """Open the store at ``path``; create or migrate it unless ``readonly``.
+
+        ``readonly`` opens an existing store without writing a byte (a store on
+        read-only media, a folder without write permission); every failure is a
+        ``StoreError`` naming the file and what to do.
+        """
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
+        _check_home(path.parent, create=not readonly)
+        if readonly and not path.is_file():
+            raise StoreError(
+                f"{path}: no store here yet; add files with: kneeload ingest"
+            )
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
+            self._db = _connect(path, readonly=readonly)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: cannot open the store: {exc}") from exc
+            raise _open_error(path, exc, readonly=readonly) from exc
+        try:
+            if readonly:
+                self._check_readable()
+            else:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._migrate()
+                self._quick_check()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise _open_error(path, exc, readonly=readonly) from exc
+        except BaseException:
+            self._db.close()
+            raise
 
     @classmethod
-    def in_home(cls, home: Path) -> Store:
-        """Open (or create) the store of a home folder."""
-        return cls(home / DB_NAME)
+    def in_home(cls, home: Path, *, readonly: bool = False) -> Store:
+        """Open (or create) the store of a home folder.
+
+        ``readonly``: for commands that only read. An existing, current store is
+        opened read-only (so a store on read-only media can be read); a missing or
+        older one is created or migrated as usual.
+        """
+        path = Path(home) / DB_NAME
+        if readonly and path.is_file():
+            try:
+                return cls(path, readonly=True)
+            except StoreError as exc:
+                if not isinstance(exc, _NeedsMigrationError):
+                    raise
+        return cls(path)
+
+    def _check_readable(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: written by a newer kneeload (schema {version}); "
+                "upgrade kneeload or use another --home"
+            )
+        if version < SCHEMA_VERSION:
+            raise _NeedsMigrationError(
+                f"{self.path}: schema {version} must be upgraded to "
+                f"{SCHEMA_VERSION}, which needs write access to its folder once"
+            )
+        self._quick_check()
+
+    def _quick_check(self) -> None:
+        """Check the small tables (not the samples) on open: a few ms (§ doctor)."""
+        for table in _CHECKED_TABLES:
+            row = self._db.execute(f"PRAGMA quick_check({table})").fetchone()
+            if row is None or row[0] != "ok":
+                raise StoreError(damaged_message(self.path, str(row[0] if row else "")))
 
     def close(self) -> None:
         """Close the database connection."""
@@ -369,10 +424,13 @@ class Store:
         sql += " ORDER BY a.start_utc"
         n = len(_ACTIVITY_COLUMNS)
         out = []
-        for row in self._db.execute(sql):
-            rec = dict(zip(_ACTIVITY_COLUMNS, row[:n], strict=True))
-            _merge_overrides(rec, *row[n:])
-            out.append(rec)
+        try:
+            for row in self._db.execute(sql):
+                rec = dict(zip(_ACTIVITY_COLUMNS, row[:n], strict=True))
+                _merge_overrides(rec, *row[n:])
+                out.append(rec)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(damaged_message(self.path, str(exc))) from exc
         return out
 
     def set_correction(
@@ -409,6 +467,27 @@ class Store:
             _rollback(self._db)
             raise self._write_error(exc) from exc
         return full
+
+    def restore_corrections(self, rows: Iterable[tuple[Any, ...]]) -> int:
+        """Write back (activity_id, sport, ok, excluded) rows, e.g. after a rebuild."""
+        values = [
+            (str(aid), sport if sport in SPORTS else None, int(bool(ok)), int(bool(ex)))
+            for aid, sport, ok, ex in rows
+        ]
+        cur = self._db.cursor()
+        self._begin(cur)
+        try:
+            cur.executemany(
+                "INSERT OR REPLACE INTO corrections "
+                "(activity_id, sport, ok, excluded, updated_utc) "
+                f"VALUES (?, ?, ?, ?, {time.time()!r})",
+                values,
+            )
+            cur.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(self._db)
+            raise self._write_error(exc) from exc
+        return len(values)
 
     def resolve_id(self, prefix: str) -> str:
         """The one stored activity id starting with ``prefix`` (StoreError if none)."""
@@ -475,12 +554,16 @@ class Store:
 
     def samples(self, activity_id: str) -> Samples:
         """The per-record samples of one activity."""
-        row = self._db.execute(
-            "SELECT data FROM samples WHERE activity_id = ?", (activity_id,)
-        ).fetchone()
-        if row is None:
-            raise KeyError(activity_id)
-        return decode_samples(row[0])
+        try:
+            row = self._db.execute(
+                "SELECT data FROM samples WHERE activity_id = ?", (activity_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(activity_id)
+            return decode_samples(row[0])
+        except (sqlite3.DatabaseError, StoreError, ValueError, zlib.error) as exc:
+            detail = f"samples of {activity_id}: {exc}"
+            raise StoreError(damaged_message(self.path, detail)) from exc
 
     def problem_files(
         self, *, since_utc: float | None = None
@@ -512,6 +595,79 @@ class Store:
             "GROUP BY f.key ORDER BY f.key"
         )
         return [(r[0], r[1], r[2] or "", r[3], r[4]) for r in rows]
+
+
+#: Tables checked on every open: small, and read by every command.
+_CHECKED_TABLES = ("files", "activities", "corrections", "export_meta")
+
+
+class _NeedsMigrationError(StoreError):
+    """A read-only open found an older schema (the caller retries read-write)."""
+
+
+def _check_home(home: Path, *, create: bool) -> None:
+    """The home folder exists (or is made) and is a folder, else one StoreError."""
+    if home.exists() and not home.is_dir():
+        raise StoreError(
+            f"{home}: --home is a file, not a folder; give --home a folder "
+            "(it is made if missing)"
+        )
+    if not create or home.is_dir():
+        return
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"{home}: cannot create the home folder: {exc.strerror or exc}; "
+            "give --home a writable folder"
+        ) from exc
+
+
+def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    if not readonly:
+        return sqlite3.connect(path, isolation_level=None, timeout=30)
+    uri = path.absolute().as_uri()
+    try:
+        db = sqlite3.connect(
+            f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30
+        )
+        db.execute("PRAGMA user_version").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        # WAL needs a -shm file beside the database; on read-only media it cannot
+        # be made, and nobody can be writing there: read the file as immutable.
+        return sqlite3.connect(
+            f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None, timeout=30
+        )
+
+
+def damaged_message(path: Path, detail: str) -> str:
+    """The one line for a damaged store: which file, and what to do."""
+    lines = [ln.strip() for ln in detail.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith("***")]
+    detail = f" ({lines[0][:120]})" if lines else ""
+    return (
+        f"{path}: the store is damaged{detail}; run: kneeload doctor "
+        "(it checks the store and can rebuild it from the original files)"
+    )
+
+
+def _open_error(
+    path: Path, exc: sqlite3.DatabaseError, *, readonly: bool
+) -> StoreError:
+    """One line for a store that cannot be opened, saying what to do."""
+    text = str(exc)
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StoreError(damaged_message(path, text))
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StoreError(
+            f"{path}: cannot open the store for writing: the folder is read-only; "
+            "commands that only read still work, or give --home a writable folder"
+        )
+    if "full" in text:
+        return StoreError(f"{path}: cannot open the store: the disk is full")
+    mode = " read-only" if readonly else ""
+    return StoreError(f"{path}: cannot open the store{mode}: {text}")
 
 
 def _release_file(
@@ -694,7 +850,10 @@ def decode_hr_hist(blob: bytes | None) -> np.ndarray | None:
     """Decode a stored HR histogram (seconds per whole bpm 0..255)."""
     if blob is None:
         return None
-    return np.frombuffer(zlib.decompress(blob), dtype="<f4").astype(np.float64)
+    try:
+        return np.frombuffer(zlib.decompress(blob), dtype="<f4").astype(np.float64)
+    except (zlib.error, ValueError, TypeError) as exc:
+        raise ValueError(f"HR histogram is damaged ({exc})") from exc
 
 
 #: Window of the rolling median behind the HR-max evidence (RULES §1.5).
@@ -771,18 +930,24 @@ def encode_samples(samples: Samples) -> bytes:
 
 
 def decode_samples(blob: bytes) -> Samples:
-    """Unpack a blob made by ``encode_samples`` into float64 columns."""
-    if blob[:4] != _MAGIC:
+    """Unpack a blob made by ``encode_samples`` into float64 columns.
+
+    A damaged blob raises ``StoreError`` (never a zlib or JSON error).
+    """
+    if not isinstance(blob, bytes) or blob[:4] != _MAGIC:
         raise StoreError("samples blob has an unknown format")
-    hlen = int.from_bytes(blob[4:8], "little")
-    header = json.loads(blob[8 : 8 + hlen])
-    body = zlib.decompress(blob[8 + hlen :])
-    out: Samples = {}
-    offset, n = 0, header["n"]
-    for name, dtype in header["cols"]:
-        width = np.dtype(dtype).itemsize * n
-        out[name] = np.frombuffer(body, dtype=dtype, count=n, offset=offset).astype(
-            np.float64
-        )
-        offset += width
+    try:
+        hlen = int.from_bytes(blob[4:8], "little")
+        header = json.loads(blob[8 : 8 + hlen])
+        body = zlib.decompress(blob[8 + hlen :])
+        out: Samples = {}
+        offset, n = 0, int(header["n"])
+        for name, dtype in header["cols"]:
+            width = np.dtype(dtype).itemsize * n
+            out[str(name)] = np.frombuffer(
+                body, dtype=dtype, count=n, offset=offset
+            ).astype(np.float64)
+            offset += width
+    except (ValueError, KeyError, TypeError, IndexError, zlib.error) as exc:
+        raise StoreError(f"samples blob is damaged ({type(exc).__name__})") from exc
     return out

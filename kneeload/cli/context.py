@@ -35,7 +35,7 @@ class Context:
     def __init__(self, home: str | None, verbose: bool) -> None:
         from kneeload.config import resolve_home
 
-        self.home: Path = resolve_home(home)
+        self.home: Path = _folder(resolve_home(home))
         self.verbose = verbose
         self._settings: Settings | None = None
 
@@ -43,7 +43,7 @@ class Context:
         """Use another home folder (``--home`` given after the subcommand)."""
         from kneeload.config import resolve_home
 
-        self.home = resolve_home(home)
+        self.home = _folder(resolve_home(home))
         self._settings = None
 
     @property
@@ -62,6 +62,16 @@ class Context:
             except ConfigError as exc:
                 raise click.UsageError(str(exc)) from exc
         return self._settings
+
+
+def _folder(home: Path) -> Path:
+    """The home must be a folder (or not exist yet): a file there is a usage error."""
+    if home.exists() and not home.is_dir():
+        raise click.BadParameter(
+            f"{home} is a file, not a folder (the folder is made if missing)",
+            param_hint="--home",
+        )
+    return home
 
 
 pass_ctx = click.make_pass_decorator(Context)

@@ -17,6 +17,7 @@ import click
 from kneeload.cli.analysis import cadence, check
 from kneeload.cli.config import config
 from kneeload.cli.context import Context, warn
+from kneeload.cli.history import activity_set, doctor, forget
 from kneeload.cli.ingest import activities, ingest
 from kneeload.cli.notes import knee, note, notes
 from kneeload.cli.report import report
@@ -86,6 +87,9 @@ cli.add_command(note)
 cli.add_command(notes)
 cli.add_command(knee)
 cli.add_command(config)
+cli.add_command(forget)
+cli.add_command(doctor)
+activities.add_command(activity_set)
 
 
 def _set_home(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

@@ -34,8 +34,8 @@ def render_activity_table(records: list[dict[str, Any]], units: str) -> str:
         return "No activities match. Add files with: kneeload ingest PATH..."
     per = per_unit_m(units)
     head = (
-        f"{'date':<10}  {'sport':<8}  {units:>6}  {'time':>7}  {'pace':>6}  "
-        f"{'HR':>4}  {'spm':>4}  source"
+        f"{'id':<8}  {'date':<10}  {'sport':<8}  {units:>6}  {'time':>7}  "
+        f"{'pace':>6}  {'HR':>4}  {'spm':>4}  source"
     )
     lines = [head]
     for r in records:
@@ -43,13 +43,19 @@ def render_activity_table(records: list[dict[str, Any]], units: str) -> str:
         moving = r["moving_s"] or r["elapsed_s"] or 0.0
         pace = _mmss(moving / dist) if dist > 0.05 else "-"
         lines.append(
-            f"{r['local_date']:<10}  {r['sport']:<8}  {dist:6.2f}  "
-            f"{_hmm(moving):>7}  {pace:>6}  {_int(r['avg_hr']):>4}  "
+            f"{r['id'][:8]:<8}  {r['local_date']:<10}  {r['sport']:<8}  "
+            f"{dist:6.2f}  {_hmm(moving):>7}  {pace:>6}  {_int(r['avg_hr']):>4}  "
             f"{_int(r['cadence_spm']):>4}  {Path(r['source']).name}"
             + ("  (partial)" if r["partial"] else "")
+            + (f"  (suspect: {r['suspect']})" if _unconfirmed(r) else "")
+            + ("  (excluded)" if r.get("excluded") else "")
         )
     lines.append(f"{len(records)} activities")
     return "\n".join(lines)
+
+
+def _unconfirmed(record: dict[str, Any]) -> bool:
+    return bool(record.get("suspect")) and not record.get("confirmed")
 
 
 def render_check(doc: dict[str, Any], *, units: str = "km") -> str:
