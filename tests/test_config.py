@@ -140,3 +140,85 @@ def test_taper_window_old_keys_are_read_and_the_new_ones_win(tmp_path: Path) -> 
     default = Settings().thresholds.taper
     assert (default.window_before_days, default.window_after_days) == (21, 7)
     assert default.peak_weeks == 16
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "words"),
+    [
+        ("[thresholds.acwr]\nacute_days = 0\n", "thresholds.acwr.acute_days",
+         "at least 1, got 0"),
+        ("[thresholds.weekly_ramp]\ninfo_pct = -5.0\n",
+         "thresholds.weekly_ramp.info_pct", "at least 0, got -5"),
+        ("[thresholds.acwr_high]\ninfo_above = nan\n",
+         "thresholds.acwr_high.info_above", "finite number, got nan"),
+        ("[thresholds.session_spike]\nwarning_ratio = inf\n",
+         "thresholds.session_spike.warning_ratio", "finite number, got inf"),
+        ("[thresholds.taper]\nw1 = [-0.1, 0.5]\n", "thresholds.taper.w1",
+         "at least 0, got -0.1"),
+        ("[thresholds.acwr]\nchronic_days = 5\n", "thresholds.acwr.chronic_days",
+         "must be above thresholds.acwr.acute_days (7)"),
+        ("[thresholds.acwr]\nacute_days = 21\nchronic_days = 14\n",
+         "thresholds.acwr.chronic_days", "above thresholds.acwr.acute_days (21)"),
+        ("[thresholds.acwr]\nacute_days = 28\n", "thresholds.acwr.acute_days",
+         "must be below thresholds.acwr.chronic_days (28)"),
+        ("[athlete]\nhr_max = 110\nhr_rest = 115\n", "athlete.hr_max",
+         "above athlete.hr_rest (115)"),
+        ("[athlete]\nhr_max = 999\n", "athlete.hr_max", "at most 240, got 999"),
+        ("[email]\nport = 99999\n", "email.port", "at most 65535, got 99999"),
+        ("[email]\nport = 0\n", "email.port", "at least 1, got 0"),
+        ("[thresholds.acwr_high]\ninfo_above = 1.6\n",
+         "thresholds.acwr_high.info_above",
+         "at most thresholds.acwr_high.caution_above (1.5)"),
+        ("[thresholds.weekly_ramp]\ncaution_pct = 15.0\n",
+         "thresholds.weekly_ramp.caution_pct",
+         "at least thresholds.weekly_ramp.info_pct (20)"),
+        ("[athlete]\ntimezone = 'Europe/Atlantis'\n", "athlete.timezone",
+         "unknown time zone 'Europe/Atlantis'"),
+    ],
+    ids=["acute-0", "negative", "nan", "inf", "negative-in-band", "chronic-lt-acute",
+         "both-set", "acute-eq-chronic", "hrmax-lt-hrrest", "hrmax-999", "port-99999",
+         "port-0", "acwr-bands-crossed", "ramp-bands-crossed", "unknown-tz"],
+)  # fmt: skip
+def test_values_that_make_no_sense_name_the_key(
+    tmp_path: Path, text: str, key: str, words: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert (info.value.key, info.value.path) == (key, str(path))
+    assert words in str(info.value)
+    assert str(info.value).startswith(f"{path}: {key}: ")
+
+
+def test_boundaries_that_do_make_sense_are_accepted(tmp_path: Path) -> None:
+    text = (
+        "[athlete]\nhr_max = 240\nhr_rest = 25\n[email]\nport = 65535\n"
+        "[thresholds.acwr]\nacute_days = 1\nchronic_days = 2\n"
+        "[thresholds.weekly_ramp]\ninfo_pct = 0.0\ncaution_pct = 0.0\n"
+        "[thresholds.cadence_low]\nresidual_pct = -100.0\n"
+    )
+    s = load_settings(write(tmp_path, text))
+    assert (s.thresholds.acwr.acute_days, s.thresholds.acwr.chronic_days) == (1, 2)
+    assert s.email.port == 65535
+
+
+def test_non_utf8_file_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "kneeload.toml"
+    path.write_bytes(b'[athlete]\nsex = "f\xe9male"\n')  # Latin-1, not UTF-8
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert info.value.key == "(file)" and info.value.path == str(path)
+    assert "not UTF-8 text (byte 0xe9 at offset 18)" in str(info.value)
+
+
+def test_cli_bad_value_is_exit_2_naming_key_and_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kneeload.cli import cli
+
+    path = write(tmp_path, "[thresholds.acwr]\nacute_days = 0\n")
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "check"])
+    assert result.exit_code == 2
+    (line,) = [x for x in result.output.splitlines() if x.startswith("Error:")]
+    assert str(path) in line and "thresholds.acwr.acute_days" in line
+    assert "Traceback" not in result.output
