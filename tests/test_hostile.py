@@ -243,3 +243,36 @@ def test_a_shift_jis_creator_name_is_decoded() -> None:
     data = data.replace(b'creator="test"', 'creator="東京"'.encode("shift_jis"))
     (raw,) = parse_bytes(data, "jp.gpx")
     assert raw.device == "東京"
+
+
+def test_a_damaged_multi_activity_tcx_says_its_reason_once(tmp_path: Path) -> None:
+    def activity(day: str) -> bytes:
+        one = tcx([(t, 47.0, 8.0, 140) for t in _minutes(day, 3)])
+        return one[one.index(b"<Activity ") : one.index(b"</Activities>")]
+
+    body = b"".join(activity(f"2024-05-0{d}") for d in range(1, 5))
+    data = (
+        b'<?xml version="1.0"?><TrainingCenterDatabase xmlns="http://www.garmin.com/'
+        b'xmlschemas/TrainingCenterDatabase/v2"><Activities>' + body
+    )  # cut off: no closing tags
+    path = tmp_path / "multi.tcx"
+    path.write_bytes(data)
+    report = ingest([path], Store(tmp_path / "h" / "store.db"), workers=1)
+    assert report.ingested == 4
+    ((_, reason),) = report.partial
+    assert reason.count("XML damaged or truncated") == 1
+    assert reason.count("; ") == 1  # the one reason's own "; data after ..."
+
+
+def test_a_file_over_the_limit_is_refused_with_exact_numbers(tmp_path: Path) -> None:
+    big = tmp_path / "big.gpx"
+    size = round(64.3 * 2**20)
+    with big.open("wb") as fh:
+        fh.truncate(size)  # sparse: no 64 MiB written to disk
+    report = ingest([big], Store(tmp_path / "h" / "store.db"), workers=1)
+    assert report.errors == [
+        (
+            str(big),
+            "64.3 MiB is larger than the 64 MiB limit for an activity file; refused",
+        )
+    ]
