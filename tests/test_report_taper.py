@@ -148,7 +148,7 @@ def test_taper_chart_draws_weekly_km_and_bands(
                baseline_km=result.baseline_km_per_week)  # fmt: skip
     by = {c.get_label(): c for c in ax.containers}
     t = story["story"]["taper"]
-    base_heights = [b.get_height() for b in by["baseline weeks (-7 to -4)"]]
+    base_heights = [b.get_height() for b in by["weeks -7 to -4"]]
     assert base_heights == pytest.approx([w.km / per for w in result.baseline_weeks])
     assert base_heights == pytest.approx(
         [v / per for v in t["baseline_weeks_km"]], abs=0.05

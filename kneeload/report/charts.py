@@ -379,7 +379,7 @@ def _taper_bars(ax: Axes, x: np.ndarray, km: np.ndarray, status: np.ndarray) -> 
     base, done, now = x <= -4, status == "done", status == "in_progress"
     drawn: Drawn = []
     for mask, colour, hatch, label in (
-        (base & done, "sky", None, "baseline weeks (-7 to -4)"),
+        (base & done, "sky", None, "weeks -7 to -4"),
         (~base & done, "blue", None, "taper weeks"),
         (now, "sky" if (base & now).any() else "blue", "//", "this week so far"),
     ):

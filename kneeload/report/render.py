@@ -61,9 +61,9 @@ PAGE_BG = "#ffffff"
 #: Per severity: word, icon, bar colour, text colour, background tint. The word and
 #: the icon carry the meaning; the colours (Okabe-Ito hues) only repeat it.
 SEVERITY_STYLE: dict[str, tuple[str, str, str, str, str]] = {
-    "warning": ("Warning", "\u26d4", "#D55E00", "#8f3a00", "#fbe9df"),
-    "caution": ("Caution", "\u26a0\ufe0f", "#E69F00", "#6e4a00", "#fdf3dc"),
-    "info": ("Note", "\u2139\ufe0f", "#0072B2", "#00507d", "#e6f1f8"),
+    "warning": ("Warning", "\u2716", "#D55E00", "#8f3a00", "#fbe9df"),
+    "caution": ("Caution", "\u26a0", "#E69F00", "#6e4a00", "#fdf3dc"),
+    "info": ("Note", "\u2139", "#0072B2", "#00507d", "#e6f1f8"),
 }
 
 
