@@ -180,8 +180,9 @@ def ingest(
     problems: list[ActivityFileError] = []
     try:
         sources = list(iter_sources([Path(p) for p in paths], problems))
-    finally:
+    except BaseException:
         close_archives()
+        raise
     for problem in problems:
         _note_problem(report, problem)
     report.files_seen = len(sources) + len(problems)

@@ -140,6 +140,12 @@ def test_ten_thousand_members_open_the_archive_once(
     assert len(sources) == 10_000
     assert all(s.read() == b"<gpx/>" for s in sources)
     assert opened == [str(archive.absolute())]
+    close_archives()
+    opened.clear()
+    # the whole ingest (listing, then reading every member) opens it once too
+    report = ingest([archive], Store(tmp_path / "h" / "store.db"), workers=1)
+    assert len(report.skipped) == 10_000
+    assert opened == [str(archive.absolute())]
 
 
 def test_control_characters_in_member_names_are_escaped(tmp_path: Path) -> None:
@@ -251,3 +257,11 @@ def test_export_detector_sees_the_whole_tree_and_shapes_the_sources(
     assert report.skipped == [("export/3.gpx", "listed, but not in the export")]
     devices = sorted(str(a["device"]) for a in store.activity_rows())
     assert devices == ["from the export", "test"]
+
+
+def test_worker_processes_read_members_of_nested_zips(tmp_path: Path) -> None:
+    runs = [(f"r{i:02d}.gpx", gpx(day=f"2024-05-{i + 1:02d}")) for i in range(28)]
+    outer = tmp_path / "o.zip"
+    outer.write_bytes(zip_bytes([("in.zip", zip_bytes(runs[:14])), *runs[14:]]))
+    report = ingest([outer], Store(tmp_path / "h" / "store.db"), workers=2)
+    assert (report.ingested, report.errors) == (28, [])
