@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from datetime import date
+import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -18,6 +19,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from kneeload.analysis.check import cadence_advice, check
+from kneeload.analysis.evidence import Flag
 from kneeload.cli import cli
 from kneeload.cli.report import last_complete_week_end, week_end_of
 from kneeload.config import Settings, load_settings
@@ -33,9 +35,12 @@ from kneeload.report.charts import (
     report_charts,
     report_figures,
 )
-from kneeload.report.render import render_html, render_text
+from kneeload.report.model import Image, Paragraph
+from kneeload.report.render import document_text, render_html, render_text
+from kneeload.report.sections import build_document, flag_numbers
 from kneeload.report.weekly import (
     FOOTER,
+    ProblemFile,
     WeeklyReport,
     build_weekly_report,
     week_problems,
@@ -469,3 +474,140 @@ def test_report_command_writes_files_quietly(story: dict, sample_home: Path,
     text = (out / "report.txt").read_text(encoding="utf-8")
     assert "Week of 24 Aug 2026" in text
     assert all(len(line) <= 78 for line in text.splitlines())
+
+
+# --- the files section, the empty week, units, one document -----------------------
+
+
+def _local_epoch(day: date, hour: int = 8) -> float:
+    return datetime(day.year, day.month, day.day, hour).timestamp()  # local time
+
+
+def test_files_section_covers_the_report_week() -> None:
+    end = date(2026, 11, 22)  # week Mon 16 - Sun 22 Nov
+    e = _local_epoch
+    rows = [
+        # dated by the activity read from the file
+        ("a/in-week.fit", "partial", "CRC", e(date(2024, 1, 1)), "2026-11-18"),
+        ("a/other-year.fit", "partial", "CRC", e(end), "2024-05-12"),
+        # nothing readable: dated by when it was read (the week or the 7 days after)
+        ("b/read-monday-after.fit", "error", "cut", e(date(2026, 11, 23)), None),
+        ("b/read-in-week.gpx", "error", "not XML", e(date(2026, 11, 16)), None),
+        ("b/read-long-ago.fit", "error", "cut", e(date(2026, 6, 1)), None),
+        ("b/read-too-late.fit", "error", "cut", e(date(2026, 11, 30)), None),
+        ("b/never-read.fit", "skipped", "too big", None, None),
+        ("a/in-week.fit", "partial", "CRC", None, "2026-11-18"),  # again
+    ]
+    frame = pd.DataFrame(
+        rows, columns=["path", "status", "reason", "checked_utc", "last_day"]
+    )
+    kept = week_problems(frame, end)
+    assert [p.path for p in kept] == [
+        "a/in-week.fit",
+        "b/read-monday-after.fit",
+        "b/read-in-week.gpx",
+    ]  # each once, in the store's order
+    assert kept[0] == ProblemFile("a/in-week.fit", "partial", "CRC")
+
+
+def test_files_section_from_the_store(tmp_path: Path) -> None:
+    """History.problem_files_dated dates a partial file by its activity."""
+    home = tmp_path / "home"
+    good = SAMPLE_DIR / sorted(p.name for p in SAMPLE_DIR.glob("*.fit"))[0]
+    broken = tmp_path / "in" / "broken.fit"
+    broken.parent.mkdir()
+    broken.write_bytes(good.read_bytes()[:-200])  # truncated: partial or error
+    result = CliRunner().invoke(cli, ["--home", str(home), "ingest", str(broken)])
+    assert result.exit_code in (0, 1), result.output
+    history = open_history(home)
+    try:
+        frame = history.problem_files_dated()
+        activities = history.activities
+    finally:
+        history.close()
+    assert len(frame) == 1 and frame.loc[0, "path"].endswith("broken.fit")
+    row = frame.iloc[0]
+    if row["status"] == "partial":  # an activity was read: its day dates the file
+        assert row["last_day"] == str(activities["local_date"].max())[:10]
+    else:  # nothing read: the read time dates it
+        assert row["last_day"] is None and row["checked_utc"] > 0
+
+
+def test_empty_week_points_to_the_latest_run(sample_home: Path, tmp_path: Path) -> None:
+    history = open_history(sample_home)
+    try:
+        activities = history.activities
+    finally:
+        history.close()
+    latest = pd.to_datetime(activities["local_date"]).max().date()
+    later = latest + timedelta(days=14)  # a Sunday two weeks on, no runs
+    report = build_weekly_report(activities, settings=Settings(), week_ending=later)
+    hint = f"Your latest run is from {latest:%-d %b %Y}: try --as-of {latest}."
+    assert report.latest_run == latest
+    assert hint in _flat(render_text(report))
+    assert html.escape(hint) in render_html(report, {})
+    out = tmp_path / "out"
+    args = ["--home", str(sample_home), "report", "--as-of", str(later)]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"your latest run is from {latest:%-d %b %Y}: try --as-of {latest}" in (
+        result.stderr
+    )
+
+
+def test_miles_bring_feet(ramp_report: WeeklyReport) -> None:
+    report = dataclasses.replace(ramp_report, units="mi")
+    text = _flat(render_text(report))
+    feet = ramp_report.numbers.descent_m / 0.3048  # hand: metres / 0.3048
+    assert f"Descent: {feet:.0f} ft" in text
+    assert f"{ramp_report.numbers.descent_m:.0f} m" not in text.split("ACWR")[0]
+    flag = Flag("descent_ramp", "info", report.week_ending, 900.0, 450.0, "m", [])
+    assert flag_numbers(flag, "mi") == (
+        f"{900 / 0.3048:.0f} ft of descent (flagged beyond {450 / 0.3048:.0f} ft)"
+    )
+    assert flag_numbers(flag, "km") == "900 m of descent (flagged beyond 450 m)"
+
+
+def test_text_and_html_render_the_same_document(ramp_report: WeeklyReport) -> None:
+    charts = report_charts(ramp_report)
+    doc = build_document(ramp_report, frozenset(charts))
+    text = _flat(document_text(doc))
+    page = render_html(ramp_report, charts)
+    order = [s.key for s in doc.sections]
+    assert order[:3] == ["numbers", "flags", "charts"]  # phone first
+    assert order.index("cadence") > order.index("charts")
+    for section in doc.sections:
+        assert _flat(section.heading.upper()) in text
+        assert html.escape(section.heading) in page
+        for block in section.blocks:
+            if isinstance(block, Paragraph):
+                assert _flat(block.text) in text
+                assert html.escape(block.text) in page
+            elif isinstance(block, Image):
+                assert (
+                    f"{block.name}.png" in text and html.escape(block.caption) in page
+                )
+    assert page.count("<img ") == len(charts)
+
+
+def test_html_is_email_safe(ramp_report: WeeklyReport) -> None:
+    page = render_html(ramp_report, report_charts(ramp_report), embed=False)
+    assert "<style" not in page and "class=" not in page
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in (
+        page
+    )
+    assert 'name="color-scheme"' in page
+    assert "max-width:640px" in page and 'role="presentation"' in page
+    # every element that shows text or an image carries its style inline
+    for tag in ("p", "td", "h1", "h2", "li", "img", "table", "ul"):
+        for m in re.finditer(rf"<{tag}\b[^>]*>", page):
+            assert 'style="' in m.group(0), m.group(0)
+    for m in re.finditer(r"<img\b[^>]*>", page):
+        assert 'width="100%"' in m.group(0) and "height:auto" in m.group(0)
+    # a preheader line: hidden, first in the body, says the week in brief
+    pre = re.search(r'<body[^>]*>\s*<div style="display:none[^"]*">([^<]+)</div>', page)
+    assert pre and pre.group(1).startswith(
+        f"{ramp_report.numbers.distance_m / 1000:.1f} km"
+    )
+    # text colours are set explicitly (dark-mode clients invert them consistently)
+    assert page.count("color:") >= page.count("<p ")

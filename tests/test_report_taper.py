@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import html
 import io
 from datetime import date
@@ -268,3 +269,20 @@ def test_email_carries_taper_chart(race_report: WeeklyReport) -> None:
         p.get_filename() for p in msg.walk() if p.get_content_type() == "image/png"
     }
     assert names == {f"{n}.png" for n in charts} and "taper.png" in names
+
+
+def test_taper_weeks_are_labelled_against_the_report_weeks(
+    race_report: WeeklyReport,
+) -> None:
+    """Race weeks end the day before the race; report weeks run Monday-Sunday."""
+    taper = race_report.taper
+    assert taper is not None
+    last = taper.weeks[-1]
+    assert last.end == taper.race_date - dt.timedelta(days=1)
+    first_day, last_day = f"{last.start:%A}", f"{last.end:%A}"
+    text = " ".join(render_text(race_report).split())
+    assert (
+        f"week -1 is the 7 days before it, so they run {first_day} to {last_day}, "
+        "not Monday to Sunday like the rest of this report." in text
+    )
+    assert "(Mon " in text.split("TAPER")[0]  # the report's own week title
