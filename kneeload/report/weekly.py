@@ -457,23 +457,41 @@ def weekly_table(
     """
     first = _chart_start(activities, week_ending).date()
     s = series or load_series(activities, settings=settings, week_ending=week_ending)
+    # the weeks' numbers and the rules look back a bounded time: slice once
+    charted = in_window(s.acts, start=first)
+    recent = in_window(s.runs, start=first - timedelta(days=_rule_horizon(settings)))
     rows = []
     for k in range((week_ending - first).days // 7, -1, -1):
         end = week_ending - timedelta(days=7 * k)
-        flags = _load_flags(s, settings, end)
-        rows.append(_week_row(end, week_numbers(s.acts, end), flags))
+        flags = _load_flags(s, settings, end, recent)
+        rows.append(_week_row(end, week_numbers(charted, end), flags))
     return pd.DataFrame(rows).set_index("week_start")
 
 
-def _load_flags(s: LoadSeries, settings: Settings, end: date) -> list[Flag]:
+def _rule_horizon(settings: Settings) -> int:
+    """Days before a week that its load rules read runs from (with a margin)."""
+    t = settings.thresholds
+    windows = (
+        t.session_spike.window_days,
+        t.descent_ramp.window_days,
+        7 * (t.descent_ramp.baseline_weeks + 1),
+    )
+    return max(windows) + 14
+
+
+def _load_flags(
+    s: LoadSeries, settings: Settings, end: date, runs: pd.DataFrame | None = None
+) -> list[Flag]:
     """The registry's ``load`` rules for the week ending ``end`` (as ``check``).
 
     The ACWR frame is causal, so its rows up to ``end`` are what the rule context
     would compute for that day: it is handed over instead of recomputed per week.
+    ``runs`` may be the recent runs only (the rules look back a bounded time).
     """
     if s.daily is None or s.frame is None or s.daily.loc[: pd.Timestamp(end)].empty:
         return []
-    ctx = RuleContext(s.daily, in_window(s.runs, end=end), settings=settings, as_of=end)
+    week_runs = in_window(s.runs if runs is None else runs, end=end)
+    ctx = RuleContext(s.daily, week_runs, settings=settings, as_of=end)
     ctx.__dict__["acwr"] = s.frame.loc[: pd.Timestamp(end)]  # the cached_property
     return assemble(ctx, where=lambda rule: rule.load)[0]
 
