@@ -20,7 +20,9 @@ from kneeload.analysis.acwr import (
     rolling_coupled,
     rolling_uncoupled,
 )
+from kneeload.analysis.rules import acwr_high, acwr_low
 from kneeload.config import AthleteSettings, Settings
+from kneeload.report.weekly import acwr_status_text
 
 
 def series(loads: list[float], start: str = "2024-01-01") -> pd.Series:
@@ -288,3 +290,33 @@ def test_constant_daily_load_gives_one(value: float, n: int) -> None:
     load = series([value] * n)
     for fn in (rolling_coupled, rolling_uncoupled, ewma_acwr):
         assert fn(load).iloc[27:].to_numpy() == pytest.approx(1.0, rel=1e-9)
+
+
+# ---- the ACWR bands pinned at their edges (issue 8 mutation tests) ----
+
+
+@pytest.mark.parametrize(
+    ("ratio", "words", "flag"),
+    [
+        (0.79, "below your usual load", ("acwr_low", "info")),
+        (0.80, "within your usual range", None),
+        (1.30, "within your usual range", None),
+        (1.31, "above your usual load", ("acwr_high", "info")),
+        (1.50, "above your usual load", ("acwr_high", "info")),
+        (1.51, "well above your usual load", ("acwr_high", "caution")),
+        (4.00, "well above your usual load", ("acwr_high", "caution")),
+    ],
+)  # fmt: skip
+def test_acwr_words_and_flags_at_the_band_edges(
+    ratio: float, words: str, flag: tuple[str, str] | None
+) -> None:
+    """RULES §3: < 0.8 INFO low; 0.8-1.3 usual; > 1.3 INFO; > 1.5 CAUTION, never
+    WARNING. The report's words and the flags share the same edges."""
+    assert acwr_status_text(ratio, "ok") == f"{ratio:.2f} — {words}"
+    day = date(2024, 3, 1)
+    fired = acwr_high(ratio, "ok", settings=Settings(), as_of=day) + acwr_low(
+        ratio, "ok", settings=Settings(), as_of=day
+    )
+    assert [(f.rule, f.severity) for f in fired] == ([flag] if flag else [])
+    gated = acwr_high(ratio, "taper", settings=Settings(), as_of=day)
+    assert gated == [] and acwr_status_text(ratio, "taper").startswith("not shown")

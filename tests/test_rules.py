@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kneeload.analysis.check import check
+from kneeload.analysis.check import check, knee_pain_score
 from kneeload.analysis.daily import daily_series
 from kneeload.analysis.load import (
     add_trimp,
@@ -24,6 +24,7 @@ from kneeload.analysis.load import (
     trimp_from_hist,
 )
 from kneeload.config import AthleteSettings, Settings
+from kneeload.notes import knee_pain
 
 START = date(2024, 1, 1)
 ATHLETE = AthleteSettings(sex="male", hr_max=190.0, hr_rest=50.0)
@@ -181,6 +182,46 @@ def test_no_ramp_against_the_empty_days_before_the_first_run() -> None:
                        "weekly_ramp")  # fmt: skip
     assert flag.severity == "caution"
     assert flag.value == pytest.approx(100 * (32 / 15 - 1))
+
+
+@pytest.mark.parametrize(
+    ("cur", "severity"),
+    [(47.8, None), (48.2, "info"), (51.8, "info"), (52.2, "caution")],
+    ids=["+19.5%", "+20.5%", "+29.5%", "+30.5%"],
+)
+def test_weekly_ramp_pinned_at_20_and_30_percent(cur: float, severity: str) -> None:
+    """40 km then ``cur`` km: +19.5 % is nothing, +20.5 % INFO (kills 20 -> 25),
+    +29.5 % still INFO, +30.5 % CAUTION (RULES §4; increases >= 5 km)."""
+    result = check(two_weeks(40.0, cur), settings=SETTINGS, as_of=as_of(13))
+    flags = rules_of(result, "weekly_ramp")
+    assert [f.severity for f in flags] == ([severity] if severity else [])
+    for f in flags:
+        assert f.value == pytest.approx(100 * (cur / 40 - 1))
+
+
+def downhill_block() -> pd.DataFrame:
+    """5 km a day for 35 days; 30 m of descent a day, then 100 m a day in days
+    28-34: 700 m against a 4-week mean of 210 m (> 1.5x and >= +300 m)."""
+    return frame([run(d, 5.0, descent_m=30.0 if d < 28 else 100.0) for d in range(35)])
+
+
+@pytest.mark.parametrize(
+    ("days_before", "raised"), [(0, True), (27, True), (28, False)]
+)
+def test_knee_pain_raises_downhill_flags_inside_the_knee_window_only(
+    days_before: int, raised: bool
+) -> None:
+    """check asks the knee module's window (28 days ending as_of, RULES §12): a
+    note 27 days back raises the descent INFO to CAUTION, 28 days back does not."""
+    end = as_of(34)
+    notes = [knee_pain(end - timedelta(days=days_before), 4)]
+    score = knee_pain_score(notes, end)
+    result = check(downhill_block(), settings=SETTINGS, as_of=end, knee_pain=score)
+    descent = rules_of(result, "descent_ramp")
+    assert descent, "the block must raise descent flags"
+    want = "caution" if raised else "info"
+    assert {f.severity for f in descent} == {want}
+    assert (score == 4) is raised
 
 
 def test_weekly_ramp_noise_guard_small_weeks() -> None:

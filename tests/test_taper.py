@@ -110,6 +110,16 @@ def test_peak_week_looks_back_16_weeks_only() -> None:
     assert _check(without_16).peak_week_km == pytest.approx(44.0)
 
 
+@pytest.mark.parametrize(("days_before", "advised"), [(27, True), (28, False)])
+def test_taper_knee_advice_window_edge(days_before: int, advised: bool) -> None:
+    """The taper's knee advice asks the knee window (28 days ending as_of): a note
+    27 days before D-7 still counts, 28 days before does not."""
+    as_of = RACE - timedelta(days=7)
+    notes = [knee_pain(as_of - timedelta(days=days_before), 3)]
+    advice = taper_knee_advice(notes, as_of=as_of, race_date=RACE)
+    assert (advice is not None) is advised
+
+
 def test_race_week_above_075_is_under_tapered() -> None:
     # 36/40 = 0.9, 34/40 = 0.85, 32/40 = 0.8 > 0.75.
     result = _check({**BASE, -3: 36.0, -2: 34.0, -1: 32.0})

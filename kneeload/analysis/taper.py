@@ -177,7 +177,7 @@ def taper_check(
     runs = _running_upto(activities, as_of)
     first = local_days(runs).min().date() if len(runs) else None
     history_days = (race_date - first).days if first is not None else 0
-    daily = _daily(runs, settings, start49, race_date, first, cfg.peak_weeks)
+    daily = _daily(runs, settings, start49, race_date, first)
     base_rows = [_weekly(daily, race_date, k, as_of) for k in BASELINE_WEEKS]
     baseline_over = as_of > week_bounds(race_date, BASELINE_WEEKS[-1])[1]
     enough = history_days >= cfg.min_history_days and baseline_over
@@ -217,12 +217,10 @@ def _running_upto(activities: pd.DataFrame, as_of: date) -> pd.DataFrame:
 
 
 def _daily(
-    runs: pd.DataFrame, settings: Settings, start49: date, race: date, first: Any,
-    peak_weeks: int,
-) -> pd.DataFrame:  # fmt: skip
-    """The daily series over D-49 … D-1 (and back over the peak-week window)."""
-    earliest = race - timedelta(weeks=peak_weeks)
-    lo = min(start49, max(first, earliest)) if first is not None else start49
+    runs: pd.DataFrame, settings: Settings, start49: date, race: date, first: Any
+) -> pd.DataFrame:
+    """The daily series over D-49 … D-1 (and back to the first run for the peak)."""
+    lo = min(start49, first) if first is not None else start49
     end = race - timedelta(days=1)
     if runs.empty:
         index = pd.date_range(lo, end, freq="D", name="date")
