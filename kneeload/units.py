@@ -6,6 +6,7 @@ Everything inside kneeload is SI; only text shown to a person goes through here.
 from __future__ import annotations
 
 MILE_M = 1609.344  # international mile
+FOOT_M = 0.3048  # international foot
 
 
 def per_unit_m(units: str) -> float:
@@ -21,6 +22,13 @@ def km_per_unit(units: str) -> float:
 def distance_text(km: float, units: str = "km", digits: int = 1) -> str:
     """E.g. ``19.0 km`` or ``11.8 mi``."""
     return f"{km * 1000.0 / per_unit_m(units):.{digits}f} {units}"
+
+
+def climb_text(metres: float, units: str = "km") -> str:
+    """Ascent or descent: metres with km, feet with miles (``410 m``, ``1345 ft``)."""
+    if units == "mi":
+        return f"{metres / FOOT_M:.0f} ft"
+    return f"{metres:.0f} m"
 
 
 def weekly_text(km: float, units: str = "km") -> str:

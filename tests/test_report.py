@@ -611,3 +611,20 @@ def test_html_is_email_safe(ramp_report: WeeklyReport) -> None:
     )
     # text colours are set explicitly (dark-mode clients invert them consistently)
     assert page.count("color:") >= page.count("<p ")
+
+
+def test_descent_flag_messages_in_feet_with_miles(
+    story: dict, activities: pd.DataFrame
+) -> None:
+    down = story["story"]["downhill"]
+    base = Settings()
+    miles = dataclasses.replace(
+        base, athlete=dataclasses.replace(base.athlete, units="mi")
+    )
+    end = date.fromisoformat(down["to"])
+    report = build_weekly_report(activities, settings=miles, week_ending=end)
+    text = _flat(render_text(report))
+    weekly = next(f for f in report.flags if f.rule == "descent_ramp" and f.date == end)
+    feet = weekly.value / 0.3048  # hand: metres / 0.3048
+    assert f"You ran much more downhill than usual: {feet:.0f} ft of descent" in text
+    assert f"{weekly.value:.0f} m of descent" not in text

@@ -19,7 +19,7 @@ from kneeload.analysis.evidence import (
 )
 from kneeload.analysis.rule_ids import DESCENT_RAMP, SESSION_SPIKE, WEEKLY_RAMP
 from kneeload.config import Settings
-from kneeload.units import distance_text
+from kneeload.units import climb_text, distance_text
 
 
 def prior_window(
@@ -151,7 +151,7 @@ _DESCENT_TEXT = (
 
 
 def _weekly_descent(daily: pd.DataFrame, settings: Settings, as_of: date) -> list[Flag]:
-    cfg = settings.thresholds.descent_ramp
+    cfg, u = settings.thresholds.descent_ramp, settings.athlete.units
     desc = daily["descent_m"].loc[: pd.Timestamp(as_of)]
     n = 7 * (cfg.baseline_weeks + 1)
     if len(desc) < n:
@@ -165,9 +165,9 @@ def _weekly_descent(daily: pd.DataFrame, settings: Settings, as_of: date) -> lis
     # both conditions must hold, so the limit shown is the larger of the two
     threshold = max(cfg.weekly_ratio * baseline, baseline + cfg.min_increase_m)
     message = (
-        f"You ran much more downhill than usual: {current:.0f} m of descent in 7 days "
-        f"against a {cfg.baseline_weeks}-week mean of {baseline:.0f} m; "
-        + _DESCENT_TEXT
+        f"You ran much more downhill than usual: {climb_text(current, u)} of descent "
+        f"in 7 days against a {cfg.baseline_weeks}-week mean of "
+        f"{climb_text(baseline, u)}; " + _DESCENT_TEXT
     )
     evidence = [SHIH_HO_2023, ESCULIER_2016]
     return [Flag(DESCENT_RAMP, "info", as_of, current, threshold, message, evidence)]
@@ -176,7 +176,7 @@ def _weekly_descent(daily: pd.DataFrame, settings: Settings, as_of: date) -> lis
 def _single_descent(
     runs: pd.DataFrame, settings: Settings, as_of: date, history_start: date
 ) -> list[Flag]:
-    cfg = settings.thresholds.descent_ramp
+    cfg, u = settings.thresholds.descent_ramp, settings.athlete.units
     desc = pd.to_numeric(runs["descent_m"], errors="coerce").fillna(0.0)
     peak, _ = prior_window(desc, runs["start_utc"], cfg.window_days)
     days = days_since(runs, history_start)
@@ -186,9 +186,9 @@ def _single_descent(
     for i in np.flatnonzero(hit):
         value, base = float(desc.iloc[i]), float(peak[i])
         message = (
-            f"This run had {value:.0f} m of descent, more than "
+            f"This run had {climb_text(value, u)} of descent, more than "
             f"{cfg.single_run_ratio:g} times your largest "
-            f"in the past month ({base:.0f} m); " + _DESCENT_TEXT
+            f"in the past month ({climb_text(base, u)}); " + _DESCENT_TEXT
         )
         flags.append(
             Flag(

@@ -27,7 +27,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from kneeload.analysis.taper import taper_chart_frame
 from kneeload.config import Thresholds
 from kneeload.report.weekly import WeeklyReport
-from kneeload.units import km_per_unit, per_unit_m
+from kneeload.units import FOOT_M, km_per_unit, per_unit_m
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = {
@@ -47,7 +47,6 @@ _DPI = 200
 _WIDTH_IN = CSS_WIDTH_PX * DENSITY / _DPI
 #: Smallest font used: 8 pt at 200 dpi and 2x density is 11.1 CSS px.
 MIN_FONT_PT = 8.0
-FOOT_M = 0.3048
 _STYLE: dict[str, Any] = {
     "font.size": 9,
     "axes.titlesize": 10,

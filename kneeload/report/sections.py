@@ -27,9 +27,8 @@ from kneeload.report.model import (
     Table,
 )
 from kneeload.report.weekly import ALTERNATIVES_TEXT, METRONOME_TIP, WeeklyReport
-from kneeload.units import distance_text, km_per_unit
+from kneeload.units import FOOT_M, climb_text, distance_text, km_per_unit
 
-FOOT_M = 0.3048
 CHART_CAPTIONS = {
     "acwr": "Acute vs usual load, and the ACWR",
     "weekly_km": "Weekly distance and longest run",
@@ -69,9 +68,7 @@ def distance(metres: float, units: str) -> str:
 
 def climb(metres: float, units: str) -> str:
     """Ascent or descent: metres with km, feet with miles (e.g. 410 m, 1345 ft)."""
-    if units == "mi":
-        return f"{metres / FOOT_M:.0f} ft"
-    return f"{metres:.0f} m"
+    return climb_text(metres, units)
 
 
 def duration(seconds: float) -> str:
