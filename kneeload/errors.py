@@ -8,7 +8,8 @@ KneeloadError
 ├── ConfigError              kneeload.toml is wrong (.path, .key)
 ├── StoreError               the store cannot be opened or is too new
 ├── NotesError               the notes diary (notes.db) is damaged or unusable (.path)
-└── MailError                the report could not be delivered by email
+├── MailError                the report could not be delivered by email
+└── DateRangeError           a day outside the dates the library supports (ValueError)
 """
 
 from __future__ import annotations
@@ -64,3 +65,7 @@ class NotesError(KneeloadError):
 
 class MailError(KneeloadError):
     """The report could not be delivered (connection, TLS, login or refusal)."""
+
+
+class DateRangeError(KneeloadError, ValueError):
+    """A day (``as_of``, ``race_date``, ...) outside the supported range."""

@@ -31,6 +31,7 @@ from kneeload.store import (
     encode_samples,
     finish_activity,
 )
+from kneeload.workers import die_with_parent
 
 #: Below this many files to parse, a process pool costs more than it saves.
 MIN_FILES_FOR_POOL = 24
@@ -248,7 +249,9 @@ def _run(
         yield from map(_read_star, todo)
         return
     chunk = max(1, min(16, len(todo) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:  # workers end with a killed parent (store's hook, kneeload.workers)
         yield from pool.map(_read_star, todo, chunksize=chunk)
 
 

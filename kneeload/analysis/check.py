@@ -20,7 +20,7 @@ from kneeload.analysis.cadence import (
     round_to_even,
 )
 from kneeload.analysis.daily import daily_series, running_mask
-from kneeload.analysis.dates import in_window
+from kneeload.analysis.dates import check_day, in_window
 from kneeload.analysis.evidence import (
     ANDERSON_2022,
     BRAMAH_2019,
@@ -136,6 +136,7 @@ def check(
     raises the knee-sensitive rules to caution and adds clinician advice.
     ``context_hooks`` add context lines to flags (see :mod:`.registry`).
     """
+    check_day(as_of, "as_of")
     acts = _upto(activities, as_of)
     profile = heart_rate_profile(acts, athlete=settings.athlete)
     if acts.empty:
@@ -207,6 +208,7 @@ def cadence_advice(
     activities: pd.DataFrame, *, settings: Settings, as_of: date
 ) -> CadenceResult:
     """Easy cadence and the metronome range x1.05-x1.10 at the same pace (§6.3)."""
+    check_day(as_of, "as_of")
     runs = _runs(_upto(activities, as_of))
     flags = [
         f

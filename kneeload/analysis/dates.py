@@ -13,7 +13,24 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from kneeload.errors import DateRangeError
+
 Day = date | pd.Timestamp
+
+#: The days the analyses accept: every window (49 days, 2 years back, a week
+#: ahead) stays within the calendar pandas and ``datetime`` can represent.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2200, 12, 31)
+
+
+def check_day(day: Day, name: str) -> None:
+    """Raise ``DateRangeError`` naming ``name`` and the range when out of range."""
+    value = _day(day)
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise DateRangeError(
+            f"{name} {value.isoformat()} is outside the supported dates "
+            f"{FIRST_DAY} to {LAST_DAY}"
+        )
 
 
 def local_days(frame: pd.DataFrame) -> pd.Series:

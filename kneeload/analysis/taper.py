@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from kneeload.analysis.daily import daily_series, running_mask
-from kneeload.analysis.dates import local_days, window_mask
+from kneeload.analysis.dates import check_day, local_days, window_mask
 from kneeload.analysis.evidence import Flag
 from kneeload.analysis.load import load_rows
 from kneeload.analysis.taper_flags import taper_flags
@@ -171,6 +171,8 @@ def taper_check(
     race_distance_m: float | None = None,
 ) -> TaperResult:
     """Check the pre-race taper against the runner's own baseline (RULES §7)."""
+    check_day(race_date, "race_date")
+    check_day(as_of, "as_of")
     cfg = settings.thresholds.taper
     distance = MARATHON_M if race_distance_m is None else float(race_distance_m)
     start49, _ = week_bounds(race_date, -7)

@@ -26,7 +26,7 @@ from kneeload.analysis.check import (
     knee_pain_score,
 )
 from kneeload.analysis.daily import daily_series, running_mask
-from kneeload.analysis.dates import in_window, last_days, local_days
+from kneeload.analysis.dates import check_day, in_window, last_days, local_days
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
 from kneeload.analysis.knee import change_hook, taper_knee_advice
 from kneeload.analysis.knee_text import KneeAdvice
@@ -158,6 +158,7 @@ def build_weekly_report(
     problem_files_dated``) are kept only when they belong to the week
     (:func:`week_problems`); plain (path, status, reason) rows are all kept.
     """
+    check_day(week_ending, "week_ending")
     activities = load_rows(activities)  # in-load rows only (RULES §1.5, §1.6)
     pain = knee_pain_score(knee_notes, week_ending)
     result = check(
