@@ -197,3 +197,10 @@ def test_damaged_store_is_one_line_and_doctor_rebuilds(
     assert {r["id"]: r["excluded"] for r in rows}[long_run] is True
     code, out, _ = run(home, "doctor")
     assert code == 0 and "ok (68 activities" in out
+
+
+def test_sport_choices_are_the_schema_sports() -> None:
+    from kneeload.cli.history import SPORT_CHOICES
+    from kneeload.schema import SPORTS
+
+    assert SPORT_CHOICES == SPORTS

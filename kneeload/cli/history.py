@@ -16,12 +16,15 @@ import click
 
 from kneeload.cli.context import Context, echo_json, pass_ctx, warn
 from kneeload.errors import KneeloadError, StoreError
-from kneeload.schema import SPORTS
+
+#: ``schema.SPORTS``, spelled here so that ``--help`` never imports numpy
+#: (tests/test_cli_history.py checks that the two agree).
+SPORT_CHOICES = ("running", "walking", "cycling", "swimming", "other")
 
 
 @click.command("set")
 @click.argument("activity_id", metavar="ID")
-@click.option("--sport", type=click.Choice(SPORTS), help="The sport it really was.")
+@click.option("--sport", type=click.Choice(SPORT_CHOICES), help="The real sport.")
 @click.option("--ok", is_flag=True, help="Confirm a suspect activity: it counts.")
 @click.option("--exclude", is_flag=True, help="Keep it out of the load and rules.")
 @click.option("--include", is_flag=True, help="Count it again (undo --exclude).")
