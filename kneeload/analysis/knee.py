@@ -28,6 +28,7 @@ import pandas as pd
 
 from kneeload.analysis import knee_text as txt
 from kneeload.analysis import rule_ids
+from kneeload.analysis.dates import window_mask
 from kneeload.analysis.evidence import Evidence, Flag
 from kneeload.analysis.load import load_rows
 from kneeload.notes import Note
@@ -152,11 +153,8 @@ def running(activities: pd.DataFrame, *, start: date, end: date) -> pd.DataFrame
     acts = load_rows(activities)
     if acts.empty:
         return acts
-    day = pd.to_datetime(acts["local_date"]).dt.normalize()
-    keep = acts["sport"].eq("running") & day.between(
-        pd.Timestamp(start), pd.Timestamp(end)
-    )
-    out = acts[keep.to_numpy()]
+    keep = acts["sport"].eq("running").to_numpy()
+    out = acts[keep & window_mask(acts, start=start, end=end)]
     return out.sort_values("start_utc", kind="stable") if "start_utc" in out else out
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kneeload.analysis.dates import local_days
 from kneeload.config import AthleteSettings, Settings
 
 #: Banister exponential TRIMP constants (a, b) by sex (Morton et al. 1990; RULES L3).
@@ -140,7 +141,7 @@ def estimate_hr_max(
         return DEFAULT_HR_MAX, "default"
     peaks = pd.to_numeric(acts[column], errors="coerce")
     if "local_date" in acts:
-        day = pd.to_datetime(acts["local_date"])
+        day = local_days(acts)
         peaks = peaks[(day > day.max() - pd.Timedelta(days=HR_MAX_LOOKBACK_DAYS))]
     peaks = peaks[(peaks > 0) & np.isfinite(peaks)].sort_values(ascending=False)
     if peaks.empty:

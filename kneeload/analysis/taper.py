@@ -183,12 +183,7 @@ def taper_check(
     base_rows = [_weekly(daily, race_date, k, as_of) for k in BASELINE_WEEKS]
     baseline_over = as_of > week_bounds(race_date, BASELINE_WEEKS[-1])[1]
     enough = history_days >= cfg.min_history_days and baseline_over
-    baseline, dropped = robust_baseline([r["km"] for r in base_rows])
-    if not enough:
-        baseline, dropped = None, []
-    kept = [r for i, r in enumerate(base_rows) if i not in dropped]
-    base_runs = float(np.mean([r["runs"] for r in kept])) if baseline else None
-    base_hi = float(np.mean([r["hi_min"] for r in kept])) if baseline else None
+    baseline, dropped, base_runs, base_hi = _baseline(base_rows, enough)
     peak = (
         _peak(daily, race_date, first, cfg.peak_weeks)
         if first is not None and baseline
@@ -210,6 +205,20 @@ def taper_check(
         [BASELINE_WEEKS[i] for i in dropped], peak, weeks, verdict, final, flags,
         history_days, notes,
     )  # fmt: skip
+
+
+def _baseline(
+    rows: list[dict], enough: bool
+) -> tuple[float | None, list[int], float | None, float | None]:
+    """(km/week, dropped week indexes, runs/week, high-intensity min/week) of the
+    baseline weeks, or Nones when the history is too short."""
+    baseline, dropped = robust_baseline([r["km"] for r in rows])
+    if not enough or baseline is None:
+        return None, [], None, None
+    kept = [r for i, r in enumerate(rows) if i not in dropped]
+    runs = float(np.mean([r["runs"] for r in kept]))
+    hi = float(np.mean([r["hi_min"] for r in kept]))
+    return baseline, dropped, runs, hi
 
 
 def _running_upto(activities: pd.DataFrame, as_of: date) -> pd.DataFrame:

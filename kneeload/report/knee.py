@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from kneeload.analysis import knee_text as txt
+from kneeload.analysis.dates import local_days
 from kneeload.analysis.evidence import Flag
 from kneeload.analysis.knee import (
     KneePage,
@@ -95,7 +96,7 @@ def chart_daily(activities: pd.DataFrame, *, start: date, end: date) -> pd.DataF
         return pd.DataFrame(0.0, index=index, columns=["run_km", "descent_m"])
     frame = pd.DataFrame(
         {
-            "day": pd.to_datetime(runs["local_date"]).dt.normalize().to_numpy(),
+            "day": local_days(runs).to_numpy(),
             "run_km": pd.to_numeric(runs["distance_m"], errors="coerce").fillna(0.0)
             .to_numpy() / 1000.0,
             "descent_m": pd.to_numeric(runs["descent_m"], errors="coerce")

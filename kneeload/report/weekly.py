@@ -223,7 +223,7 @@ def latest_run(activities: pd.DataFrame) -> date | None:
     runs = activities[running_mask(activities).to_numpy()]
     if runs.empty:
         return None
-    last = pd.to_datetime(runs["local_date"]).max()
+    last = local_days(runs).max()
     return None if pd.isna(last) else last.date()
 
 
