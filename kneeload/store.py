@@ -884,11 +884,33 @@ def hr_peak_30s(samples: Samples) -> float | None:
     held = np.where(grid - t[idx] <= _HR_HOLD_S, hr[idx], np.nan)
     if held.size < HR_PEAK_WINDOW_S:
         return None
-    windows = np.lib.stride_tricks.sliding_window_view(held, HR_PEAK_WINDOW_S)
-    full = np.isfinite(windows).all(axis=1)
-    if not full.any():
+    return _max_rolling_median(held, HR_PEAK_WINDOW_S)
+
+
+def _max_rolling_median(values: np.ndarray, width: int) -> float | None:
+    """Highest median of ``width`` consecutive values (windows with a NaN skipped).
+
+    Exact, and cheap: the medians of every 8th window give a floor; only windows
+    with at least ``width // 2`` values above that floor can beat it, and only
+    those are computed.
+    """
+    windows = np.lib.stride_tricks.sliding_window_view(values, width)
+    full = np.flatnonzero(np.isfinite(windows).all(axis=1))
+    if full.size == 0:
         return None
-    return float(np.median(windows[full], axis=1).max())
+    mid = [(width - 1) // 2, width // 2]
+
+    def medians(rows: np.ndarray) -> np.ndarray:
+        part = np.partition(windows[rows], mid, axis=1)
+        return (part[:, mid[0]] + part[:, mid[1]]) / 2.0
+
+    floor = float(medians(full[::8]).max())
+    above = np.concatenate(([0], np.cumsum(np.nan_to_num(values, nan=-1.0) > floor)))
+    count = above[full + width] - above[full]
+    contenders = full[count >= width - mid[1]]
+    if contenders.size == 0:
+        return floor
+    return max(floor, float(medians(contenders).max()))
 
 
 def finish_activity(

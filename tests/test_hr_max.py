@@ -87,3 +87,23 @@ def test_glitch_and_suspect_run_do_not_move_hr_max(tmp_path: Path) -> None:
     assert [p.endswith("future.fit") for p, _ in report.suspect] == [True]
     assert "starts in the future (2100-" in report.suspect[0][1]
     assert _hr_max(tmp_path / "b", plain) == pytest.approx(before)
+
+
+def test_fast_max_rolling_median_equals_brute_force() -> None:
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from kneeload.store import _max_rolling_median
+
+    rng = np.random.default_rng(20261201)
+    for case in range(200):
+        n = int(rng.integers(30, 400))
+        values = rng.integers(90, 200, n).astype(float)
+        if case % 3 == 0:
+            values[rng.integers(0, n, 4)] = np.nan  # gaps longer than the hold
+        if case % 5 == 0:
+            values[:] = 150.0
+            values[rng.integers(0, n)] = 240.0
+        windows = sliding_window_view(values, 30)
+        full = np.isfinite(windows).all(axis=1)
+        want = float(np.median(windows[full], axis=1).max()) if full.any() else None
+        assert _max_rolling_median(values, 30) == want, case
