@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from kneeload.errors import ActivityFileError, NotAnActivityError
 from kneeload.io import parse_bytes
@@ -117,9 +117,9 @@ def _read_source(
 
     try:
         if source.parser is not None:
+            if known_sha is not None and _sha256_of(source) == known_sha:
+                return result("unchanged", known_sha)  # touched, same bytes
             sha, raws = _parse_with(source)
-            if sha == known_sha:
-                return result("unchanged", sha)
         else:
             data = source.read()
             sha = hashlib.sha256(data).hexdigest()
@@ -154,14 +154,50 @@ def _read_source(
 
 
 def _parse_with(source: Source) -> tuple[str, list[RawActivity]]:
-    """(sha256, activities) of a source read by its own parser (export hook)."""
+    """(sha256, activities) of a source read by its own parser (export hook).
+
+    The parser reads the one stream opened here, hashed as it is read: a
+    zipped ``export.xml`` of several GB is inflated once, not once to hash and
+    once to parse.
+    """
     module, _, name = (source.parser or "").partition(":")
     parser = getattr(importlib.import_module(module), name)
-    digest = hashlib.sha256()
     with source.open() as fh:
-        for block in iter(lambda: fh.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest(), list(parser(source))
+        stream = HashingReader(fh)
+        raws = list(parser(source, stream))
+        stream.drain()  # what the parser left unread still counts
+    return stream.hexdigest(), raws
+
+
+class HashingReader:
+    """A binary stream that feeds every byte read through it to SHA-256."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._digest = hashlib.sha256()
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Read like the underlying stream, hashing what is returned."""
+        data = self._raw.read(size)
+        self._digest.update(data)
+        return data
+
+    def drain(self) -> None:
+        """Hash the rest of the stream."""
+        while self.read(2**20):
+            pass
+
+    def hexdigest(self) -> str:
+        """SHA-256 of everything read so far."""
+        return self._digest.hexdigest()
+
+
+def _sha256_of(source: Source) -> str:
+    """SHA-256 of a source's whole content, streamed."""
+    with source.open() as fh:
+        stream = HashingReader(fh)
+        stream.drain()
+    return stream.hexdigest()
 
 
 def _read_star(args: tuple[Source, str | None, str | None]) -> ReadResult:
@@ -201,8 +237,11 @@ def ingest(
         else:
             # a file that failed before is re-read even if unchanged: a newer
             # kneeload may read it now, and its error is reported again
+            # a file whose size changed cannot have the same bytes: no hash to
+            # compare, so an export parser reads (and hashes) it in one pass
             retry = known is None or known.status == "error"
-            known_sha = None if retry or known is None else known.sha256
+            resized = known is not None and known.size != source.size
+            known_sha = None if retry or resized or known is None else known.sha256
             todo.append((source, known_sha, default_tz))
     batch: list[FileResult] = []
     started = time.monotonic()

@@ -8,7 +8,9 @@ the watch's steps in the span / moving minutes, distance in the export's unit.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +28,7 @@ from export_builders import (
 
 from kneeload.errors import CorruptFileError, UnsafeFileError
 from kneeload.ingest import ingest
-from kneeload.io.exports import apple, garmin, strava
+from kneeload.io.exports import APPLE_HEAD_BYTES, apple, garmin, strava
 from kneeload.io.sources import iter_sources
 from kneeload.store import Store
 
@@ -262,6 +264,100 @@ def test_apple_reingest_is_a_no_op(tmp_path):
         again = ingest([path], store, workers=1)
         assert (again.ingested, again.unchanged, again.errors) == (0, 1, [])
         assert _rows(store) == before
+
+
+def _count_export_xml_reads(monkeypatch) -> dict[str, int]:
+    """Count the bytes read from export.xml streams, and the scans of it."""
+    from kneeload.io.sources import Source
+
+    counts = {"bytes": 0, "scans": 0}
+    real_open, real_scan = Source.open, apple.scan_export
+
+    class Counted:
+        def __init__(self, fh):
+            self._fh = fh
+
+        def read(self, size=-1):
+            data = self._fh.read(size)
+            counts["bytes"] += len(data)
+            return data
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._fh.close()
+
+    def open_counted(self):
+        fh = real_open(self)
+        return Counted(fh) if self.key.endswith("export.xml") else fh
+
+    def scan_counted(fh, name):
+        counts["scans"] += 1
+        return real_scan(fh, name)
+
+    monkeypatch.setattr(Source, "open", open_counted)
+    monkeypatch.setattr(apple, "scan_export", scan_counted)
+    return counts
+
+
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip", "folder"])
+def test_apple_export_xml_is_inflated_once(tmp_path, monkeypatch, zipped):
+    """The parse and the content hash share one pass over export.xml."""
+    files, _ = apple_export()
+    size = len(files["apple_health_export/export.xml"])
+    path = _export(tmp_path, files, zipped, "export")
+    counts = _count_export_xml_reads(monkeypatch)
+    with Store(tmp_path / "k.db") as store:
+        report = ingest([path], store, workers=1)
+        assert report.ingested == 3
+        hashed = {r.sha256 for r in store.file_index().values()}
+    # the export detector peeks at the first 64 KiB; the rest is read once
+    assert size < counts["bytes"] <= size + APPLE_HEAD_BYTES, counts
+    assert counts["scans"] == 1
+    xml = files["apple_health_export/export.xml"]
+    assert hashlib.sha256(xml).hexdigest() in hashed
+
+
+def test_apple_touched_export_is_hashed_not_parsed(tmp_path, monkeypatch):
+    """A re-copied export.zip (new mtime, same bytes) is recognised by its hash."""
+    files, _ = apple_export()
+    path = _export(tmp_path, files, True, "export")
+    with Store(tmp_path / "k.db") as store:
+        ingest([path], store, workers=1)
+        before = _rows(store)
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        counts = _count_export_xml_reads(monkeypatch)
+        again = ingest([path], store, workers=1)
+        assert (again.ingested, again.unchanged, again.errors) == (0, 1, [])
+        assert _rows(store) == before
+    assert counts["scans"] == 0
+
+
+def test_apple_newer_export_same_size_is_read_again(tmp_path):
+    """Incremental and correct: same size, new mtime, one HR value changed."""
+    files, _ = apple_export()
+    xml = files["apple_health_export/export.xml"]
+    path = _export(tmp_path, files, True, "export")
+    with Store(tmp_path / "k.db") as store:
+        ingest([path], store, workers=1)
+        old_hr = _rows(store)[1]["avg_hr"]
+        # the treadmill run's records hold 150..154 bpm: one record raised by
+        # 40 bpm, same number of bytes (150 -> 190); mean moves by 40/600 bpm
+        at = xml.index(b'value="150"/>', xml.index(b"</Workout>"))  # treadmill's
+        changed = xml[:at] + b'value="190"/>' + xml[at + 13 :]
+        assert len(changed) == len(xml) and changed != xml
+        newer = zip_bytes({**files, "apple_health_export/export.xml": changed})
+        st = path.stat()
+        path.write_bytes(newer)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        again = ingest([path], store, workers=1)
+        assert (again.ingested, again.errors) == (3, [])
+        rows = _rows(store)
+    assert len(rows) == 3
+    n_records = 2400 // 4  # one HR record every 4 s over 40 minutes
+    assert rows[1]["avg_hr"] == pytest.approx(old_hr + 40 / n_records, abs=0.01)
 
 
 def _scan(xml: bytes) -> apple.ExportScan:

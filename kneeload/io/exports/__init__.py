@@ -37,6 +37,8 @@ from kneeload.schema import RawActivity
 #: The parser hook of the Apple ``export.xml`` source ("module:function").
 APPLE_PARSER = "kneeload.io.exports:parse_export"
 FIT_HEAD_BYTES = 4096
+#: What the detector reads of an ``export.xml`` to recognise it.
+APPLE_HEAD_BYTES = 65536
 
 
 @register_export_detector
@@ -167,7 +169,7 @@ def _apple(tree: ArchiveTree, found: Detection) -> bool:
             continue
         try:
             with entry.source.open() as fh:
-                head = fh.read(65536)
+                head = fh.read(APPLE_HEAD_BYTES)
         except (ActivityFileError, OSError):
             continue
         if not apple.looks_like_export_xml(head):
@@ -189,11 +191,20 @@ def _apple(tree: ArchiveTree, found: Detection) -> bool:
     return hit
 
 
-def parse_export(source: Source) -> list[RawActivity]:
-    """One RawActivity per running/walking/cycling/swimming workout in export.xml."""
+def parse_export(
+    source: Source, stream: apple.Readable | None = None
+) -> list[RawActivity]:
+    """One RawActivity per running/walking/cycling/swimming workout in export.xml.
+
+    ``stream`` is the opened content of ``source`` (ingest passes one that it
+    hashes as it is read); without it the source is opened here.
+    """
     routes: dict[str, Source] = dict((source.meta or {}).get("apple_routes", {}))
-    with source.open() as fh:
-        scan = apple.scan_export(fh, source.key)
+    if stream is not None:
+        scan = apple.scan_export(stream, source.key)
+    else:
+        with source.open() as fh:
+            scan = apple.scan_export(fh, source.key)
 
     def read_route(path: str) -> bytes | None:
         route = routes.get(path) or routes.get("/" + path.lstrip("/"))

@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import Any, Protocol
 
 import defusedxml.ElementTree as SafeET
 import numpy as np
@@ -76,6 +76,14 @@ _RECORD_RE = re.compile(
 )
 _WORKOUT_RE = re.compile(rb"<Workout\s[^>]*?(?:/>|>.*?</Workout>)", re.DOTALL)
 _DTD_RE = re.compile(rb"<!DOCTYPE\s+\w+([^\[>]*)(?:\[(.*?)\]\s*)?>", re.DOTALL)
+
+
+class Readable(Protocol):
+    """What the scan needs of a stream: ``read(n)`` returning bytes."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes; b"" at the end."""
+        ...
 
 
 @dataclass
@@ -131,7 +139,7 @@ def check_dtd(head: bytes, name: str) -> None:
         raise UnsafeFileError(name, "export.xml refers to an external DTD: refused")
 
 
-def scan_export(fh: IO[bytes], name: str) -> ExportScan:
+def scan_export(fh: Readable, name: str) -> ExportScan:
     """Stream ``export.xml`` once and collect workouts, HR and step records."""
     hr_t: list[np.ndarray] = []
     hr_v: list[np.ndarray] = []
@@ -208,7 +216,7 @@ def scan_export(fh: IO[bytes], name: str) -> ExportScan:
     return scan
 
 
-def _head(fh: IO[bytes], name: str) -> bytes:
+def _head(fh: Readable, name: str) -> bytes:
     """The first blocks, up to the root element: the DTD is checked on them."""
     head = b""
     while len(head) < HEAD_BYTES and b"<HealthData" not in head:
