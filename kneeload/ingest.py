@@ -245,8 +245,9 @@ def ingest(
             todo.append((source, known_sha, default_tz))
     batch: list[FileResult] = []
     started = time.monotonic()
+    results = _run(todo, workers)
     try:
-        for done, result in enumerate(_run(todo, workers), start=1):
+        for done, result in enumerate(results, start=1):
             _note_result(report, result)
             batch.append(result)
             if len(batch) >= BATCH_FILES or time.monotonic() - started > BATCH_SECONDS:
@@ -256,6 +257,7 @@ def ingest(
                 progress(done, len(todo))
         _commit(store, batch, report)
     finally:
+        results.close()  # a failed write (disk full) cancels the files not started
         close_archives()
     return report
 
