@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kneeload.codec import decode_hr_hist, decode_samples
 from kneeload.errors import StoreError
 from kneeload.ingest import IngestReport, ingest
 from kneeload.io.sources import ZIP_SEPARATOR
-from kneeload.store import DB_NAME, Store, decode_hr_hist, decode_samples
+from kneeload.store import DB_NAME, Store
 
 #: Lines of ``integrity_check`` kept in a diagnosis (SQLite stops at 100 anyway).
 MAX_PROBLEMS = 20

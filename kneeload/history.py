@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kneeload.codec import decode_hr_hist
 from kneeload.config import resolve_home
 from kneeload.errors import StoreError
 from kneeload.schema import activity_columns
-from kneeload.store import Store, damaged_message, decode_hr_hist
+from kneeload.store import Store, damaged_message
 
 
 class History:

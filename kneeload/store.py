@@ -24,15 +24,18 @@ from typing import Any
 
 import numpy as np
 
+from kneeload.codec import decode_hr_hist as decode_hr_hist
+from kneeload.codec import decode_samples as decode_samples
+from kneeload.codec import encode_hr_hist
+from kneeload.codec import encode_samples as encode_samples
+from kneeload.codec import finish_activity as finish_activity
+from kneeload.codec import hr_peak_30s as hr_peak_30s
 from kneeload.errors import StoreError
 from kneeload.schema import (
     SPORTS,
-    STORED_SAMPLE_FIELDS,
     Activity,
-    RawActivity,
     Samples,
     activity_columns,
-    activity_suspect,
     suspect_reason,
 )
 
@@ -825,9 +828,7 @@ def overlap_share(start_a: float, dur_a: float, start_b: float, dur_b: float) ->
 def _activity_row(
     act: Activity, file_key: str, duplicate_of: str | None
 ) -> tuple[Any, ...]:
-    hist = None
-    if act.hr_hist is not None:
-        hist = zlib.compress(np.asarray(act.hr_hist, dtype="<f4").tobytes(), 1)
+    hist = encode_hr_hist(act.hr_hist)
     values = {
         **{c.column: getattr(act, c.name, None) for c in _ROW},
         "file_key": file_key,
@@ -844,132 +845,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
-
-
-def decode_hr_hist(blob: bytes | None) -> np.ndarray | None:
-    """Decode a stored HR histogram (seconds per whole bpm 0..255)."""
-    if blob is None:
-        return None
-    try:
-        return np.frombuffer(zlib.decompress(blob), dtype="<f4").astype(np.float64)
-    except (zlib.error, ValueError, TypeError) as exc:
-        raise ValueError(f"HR histogram is damaged ({exc})") from exc
-
-
-#: Window of the rolling median behind the HR-max evidence (RULES §1.5).
-HR_PEAK_WINDOW_S = 30
-#: A sample's HR holds until the next one, at most this long (as in summary).
-_HR_HOLD_S = 10.0
-
-
-def hr_peak_30s(samples: Samples) -> float | None:
-    """Highest 30-s rolling median of HR (RULES §1.5): one glitch cannot set it.
-
-    HR is put on a 1-s grid (each sample holds until the next, at most 10 s) and
-    only windows with HR in every second count; None when there is no such
-    window.
-    """
-    t, hr = samples.get("time_s"), samples.get("heart_rate_bpm")
-    if t is None or hr is None:
-        return None
-    ok = np.isfinite(t) & np.isfinite(hr) & (hr > 0)
-    t, hr = np.asarray(t)[ok], np.asarray(hr)[ok]
-    if t.size < 2 or not np.all(np.diff(t) >= 0):
-        order = np.argsort(t, kind="stable")
-        t, hr = t[order], hr[order]
-    if t.size < 2 or t[-1] - t[0] < HR_PEAK_WINDOW_S:
-        return None
-    grid = np.arange(t[0], t[-1] + 1.0, 1.0)
-    idx = np.searchsorted(t, grid, side="right") - 1
-    held = np.where(grid - t[idx] <= _HR_HOLD_S, hr[idx], np.nan)
-    if held.size < HR_PEAK_WINDOW_S:
-        return None
-    return _max_rolling_median(held, HR_PEAK_WINDOW_S)
-
-
-def _max_rolling_median(values: np.ndarray, width: int) -> float | None:
-    """Highest median of ``width`` consecutive values (windows with a NaN skipped).
-
-    Exact, and cheap: the medians of every 8th window give a floor; only windows
-    with at least ``width // 2`` values above that floor can beat it, and only
-    those are computed.
-    """
-    windows = np.lib.stride_tricks.sliding_window_view(values, width)
-    full = np.flatnonzero(np.isfinite(windows).all(axis=1))
-    if full.size == 0:
-        return None
-    mid = [(width - 1) // 2, width // 2]
-
-    def medians(rows: np.ndarray) -> np.ndarray:
-        part = np.partition(windows[rows], mid, axis=1)
-        return (part[:, mid[0]] + part[:, mid[1]]) / 2.0
-
-    floor = float(medians(full[::8]).max())
-    above = np.concatenate(([0], np.cumsum(np.nan_to_num(values, nan=-1.0) > floor)))
-    count = above[full + width] - above[full]
-    contenders = full[count >= width - mid[1]]
-    if contenders.size == 0:
-        return floor
-    return max(floor, float(medians(contenders).max()))
-
-
-def finish_activity(
-    activity: Activity, raw: RawActivity, samples: Samples, *, now_utc: float
-) -> Activity:
-    """Fill what the store keeps beside the summary: export fields, HR peak, suspect.
-
-    Called once per activity at ingest (after ``summary.summarise``): the name,
-    gear and RPE the reader or export found, the 30-s HR peak (RULES §1.5) and the
-    activity-level plausibility reason (``schema.activity_suspect``).
-    """
-    for name in ("name", "gear", "rpe"):
-        if getattr(activity, name) is None:
-            setattr(activity, name, getattr(raw, name, None))
-    if activity.rpe is not None and not 1 <= activity.rpe <= 10:
-        activity.rpe = None  # not CR-10
-    if activity.hr_peak30 is None:
-        activity.hr_peak30 = hr_peak_30s(samples)
-    if activity.suspect is None:
-        activity.suspect = activity_suspect(activity, now_utc=now_utc)
-    return activity
-
-
-_MAGIC = b"KLS1"
-
-
-def encode_samples(samples: Samples) -> bytes:
-    """Pack the stored sample columns into a blob (time float64, others float32)."""
-    names = [k for k in STORED_SAMPLE_FIELDS if samples.get(k) is not None]
-    n = len(samples[names[0]]) if names else 0
-    parts, cols = [], []
-    for name in names:
-        dtype = "<f8" if name == "time_s" else "<f4"
-        parts.append(np.asarray(samples[name], dtype=dtype).tobytes())
-        cols.append([name, dtype])
-    header = json.dumps({"n": n, "cols": cols}).encode()
-    body = zlib.compress(b"".join(parts), 1)
-    return _MAGIC + len(header).to_bytes(4, "little") + header + body
-
-
-def decode_samples(blob: bytes) -> Samples:
-    """Unpack a blob made by ``encode_samples`` into float64 columns.
-
-    A damaged blob raises ``StoreError`` (never a zlib or JSON error).
-    """
-    if not isinstance(blob, bytes) or blob[:4] != _MAGIC:
-        raise StoreError("samples blob has an unknown format")
-    try:
-        hlen = int.from_bytes(blob[4:8], "little")
-        header = json.loads(blob[8 : 8 + hlen])
-        body = zlib.decompress(blob[8 + hlen :])
-        out: Samples = {}
-        offset, n = 0, int(header["n"])
-        for name, dtype in header["cols"]:
-            width = np.dtype(dtype).itemsize * n
-            out[str(name)] = np.frombuffer(
-                body, dtype=dtype, count=n, offset=offset
-            ).astype(np.float64)
-            offset += width
-    except (ValueError, KeyError, TypeError, IndexError, zlib.error) as exc:
-        raise StoreError(f"samples blob is damaged ({type(exc).__name__})") from exc
-    return out

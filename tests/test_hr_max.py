@@ -10,10 +10,11 @@ import pytest
 
 from kneeload._testing.synth import simulate_run, write_fit, write_gpx
 from kneeload.analysis.load import estimate_hr_max, heart_rate_profile
+from kneeload.codec import hr_peak_30s
 from kneeload.config import AthleteSettings
 from kneeload.history import History
 from kneeload.ingest import ingest
-from kneeload.store import Store, hr_peak_30s
+from kneeload.store import Store
 
 
 def test_hr_peak_is_a_30s_median_not_a_sample() -> None:
@@ -92,7 +93,7 @@ def test_glitch_and_suspect_run_do_not_move_hr_max(tmp_path: Path) -> None:
 def test_fast_max_rolling_median_equals_brute_force() -> None:
     from numpy.lib.stride_tricks import sliding_window_view
 
-    from kneeload.store import _max_rolling_median
+    from kneeload.codec import _max_rolling_median
 
     rng = np.random.default_rng(20261201)
     for case in range(200):
