@@ -276,3 +276,26 @@ def test_a_file_over_the_limit_is_refused_with_exact_numbers(tmp_path: Path) -> 
             "64.3 MiB is larger than the 64 MiB limit for an activity file; refused",
         )
     ]
+
+
+def test_the_traceback_of_an_unexpected_failure_shows_only_with_v(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from kneeload.cli import cli
+
+    (tmp_path / "bad.gpx").write_bytes(gpx())
+
+    def buggy(data: bytes, name: str) -> list:
+        raise ZeroDivisionError("a reader bug")
+
+    monkeypatch.setattr(ingest_mod, "parse_bytes", buggy)
+    home = str(tmp_path / "home")
+    args = ["ingest", str(tmp_path / "bad.gpx")]
+    quiet = CliRunner().invoke(cli, ["--home", home, *args])
+    loud = CliRunner().invoke(cli, ["--home", home, "-v", *args])
+    line = "could not be read (ZeroDivisionError: a reader bug)"
+    assert line in quiet.output and "Traceback" not in quiet.output
+    assert line in loud.output and "Traceback (most recent call last)" in loud.output
+    assert quiet.exit_code == loud.exit_code == 0

@@ -29,6 +29,7 @@ import io
 import lzma
 import os
 import re
+import struct
 import zipfile
 import zlib
 from collections import OrderedDict
@@ -63,6 +64,7 @@ _METHODS = {
 _ZIP_ERRORS = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
+    struct.error,
     OSError,
     EOFError,
     KeyError,
