@@ -14,7 +14,7 @@ import importlib
 import os
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,7 +284,7 @@ def _store_export_meta(store: Store, sources: list[Source]) -> None:
 
 def _run(
     todo: list[tuple[Source, str | None, str | None]], workers: int | None
-) -> Iterator[ReadResult]:
+) -> Generator[ReadResult, None, None]:
     workers = workers or os.cpu_count() or 1
     if workers <= 1 or len(todo) < MIN_FILES_FOR_POOL:
         yield from map(_read_star, todo)
