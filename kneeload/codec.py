@@ -65,9 +65,13 @@ def hr_peak_30s(samples: Samples) -> float | None:
         t, hr = t[order], hr[order]
     if t.size < 2 or t[-1] - t[0] < HR_PEAK_WINDOW_S:
         return None
-    grid = np.arange(t[0], t[-1] + 1.0, 1.0)
-    idx = np.searchsorted(t, grid, side="right") - 1
-    held = np.where(grid - t[idx] <= _HR_HOLD_S, hr[idx], np.nan)
+    step = np.diff(t)
+    if step.min() == step.max() == 1.0:
+        held = hr  # already one value a second: no grid to build
+    else:
+        grid = np.arange(t[0], t[-1] + 1.0, 1.0)
+        idx = np.searchsorted(t, grid, side="right") - 1
+        held = np.where(grid - t[idx] <= _HR_HOLD_S, hr[idx], np.nan)
     if held.size < HR_PEAK_WINDOW_S:
         return None
     return _max_rolling_median(held, HR_PEAK_WINDOW_S)
@@ -76,12 +80,13 @@ def hr_peak_30s(samples: Samples) -> float | None:
 def _max_rolling_median(values: np.ndarray, width: int) -> float | None:
     """Highest median of ``width`` consecutive values (windows with a NaN skipped).
 
-    Exact, and cheap: the medians of every 8th window give a floor; only windows
+    Exact, and cheap: the medians of every 16th window give a floor; only windows
     with at least ``width // 2`` values above that floor can beat it, and only
     those are computed.
     """
     windows = np.lib.stride_tricks.sliding_window_view(values, width)
-    full = np.flatnonzero(np.isfinite(windows).all(axis=1))
+    gaps = np.concatenate(([0], np.cumsum(~np.isfinite(values))))
+    full = np.flatnonzero(gaps[width:] == gaps[:-width])
     if full.size == 0:
         return None
     mid = [(width - 1) // 2, width // 2]
@@ -90,7 +95,7 @@ def _max_rolling_median(values: np.ndarray, width: int) -> float | None:
         part = np.partition(windows[rows], mid, axis=1)
         return (part[:, mid[0]] + part[:, mid[1]]) / 2.0
 
-    floor = float(medians(full[::8]).max())
+    floor = float(medians(full[::16]).max())
     above = np.concatenate(([0], np.cumsum(np.nan_to_num(values, nan=-1.0) > floor)))
     count = above[full + width] - above[full]
     contenders = full[count >= width - mid[1]]

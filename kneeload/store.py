@@ -211,9 +211,11 @@ class Store:
         if readonly and path.is_file():
             try:
                 return cls(path, readonly=True)
-            except StoreError as exc:
-                if not isinstance(exc, _NeedsMigrationError):
-                    raise
+            except _NeedsMigrationError as old:
+                try:
+                    return cls(path)  # migrate once, in place
+                except StoreError as exc:
+                    raise StoreError(f"{old}; {exc}") from exc
         return cls(path)
 
     def _check_readable(self) -> None:
