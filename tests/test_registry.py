@@ -257,3 +257,18 @@ def test_gating_words_follow_the_config(tmp_path: Path) -> None:
     assert acwr_status_text(None, "after_break") == (
         "not shown: within 4 weeks after a break of 2 weeks or more"
     )
+
+
+def test_check_text_names_the_configured_chronic_window(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kneeload.cli import cli
+
+    (tmp_path / "kneeload.toml").write_text(
+        "[thresholds.acwr]\nchronic_days = 35\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(
+        cli, ["--home", str(tmp_path), "check", "--as-of", "2026-08-02"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "usual week (35 d)" in result.output

@@ -50,7 +50,10 @@ def check(obj: Context, as_of: str | None, as_json: bool) -> None:
     if as_json:
         echo_json(doc)
         return
-    click.echo(render_check(doc, units=obj.settings.athlete.units))
+    chronic = obj.settings.thresholds.acwr.chronic_days
+    click.echo(
+        render_check(doc, units=obj.settings.athlete.units, chronic_days=chronic)
+    )
 
 
 @click.command()

@@ -58,15 +58,21 @@ def _unconfirmed(record: dict[str, Any]) -> bool:
     return bool(record.get("suspect")) and not record.get("confirmed")
 
 
-def render_check(doc: dict[str, Any], *, units: str = "km") -> str:
-    """The human output of ``check``: this week's load, ACWR, then each flag."""
+def render_check(
+    doc: dict[str, Any], *, units: str = "km", chronic_days: int = 28
+) -> str:
+    """The human output of ``check``: this week's load, ACWR, then each flag.
+
+    ``chronic_days`` is ``[thresholds.acwr] chronic_days`` (the label follows it).
+    """
     per = km_per_unit(units)
     load = doc["load"]
     acwr = load.get("acwr") or {}
     lines = [f"kneeload check — 7 days ending {doc['as_of']}", ""]
     lines.append(f"  running this week   {_num(load.get('acute_km'), per)} {units}")
     lines.append(
-        f"  usual week (28 d)   {_num(load.get('chronic_km_per_week'), per)} {units}"
+        f"  {f'usual week ({chronic_days} d)':<19} "
+        f"{_num(load.get('chronic_km_per_week'), per)} {units}"
     )
     status = load.get("acwr_status")
     if status == "ok":
