@@ -16,6 +16,7 @@ import time
 import traceback
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -38,6 +39,10 @@ MIN_FILES_FOR_POOL = 24
 #: A batch is committed after this many files or this many seconds.
 BATCH_FILES = 50
 BATCH_SECONDS = 1.0
+WORKER_DIED = (
+    "the reader process died while reading this file (out of memory, or a crash "
+    "inside a parsing library)"
+)
 
 
 @dataclass
@@ -290,10 +295,50 @@ def _run(
         yield from map(_read_star, todo)
         return
     chunk = max(1, min(16, len(todo) // (workers * 8)))
-    with ProcessPoolExecutor(
+    done = 0
+    try:
+        with _pool(workers) as pool:
+            for result in pool.map(_read_star, todo, chunksize=chunk):
+                done += 1
+                yield result
+    except BrokenProcessPool:
+        # a worker died (out of memory, a crash inside a parsing library): the
+        # files not reported yet are read one per process, so the one that
+        # kills its reader is named and the rest still get in
+        yield from _isolated(todo[done:])
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # workers end with a killed parent (store's hook, kneeload.workers)
+    return ProcessPoolExecutor(
         max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(),)
-    ) as pool:  # workers end with a killed parent (store's hook, kneeload.workers)
-        yield from pool.map(_read_star, todo, chunksize=chunk)
+    )
+
+
+def _isolated(
+    todo: list[tuple[Source, str | None, str | None]],
+) -> Generator[ReadResult, None, None]:
+    """Read each file in a one-worker pool; a file whose reader dies is its error."""
+    pool = _pool(1)
+    try:
+        for item in todo:
+            try:
+                result = pool.submit(_read_star, item).result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = _pool(1)
+                source = item[0]
+                result = ReadResult(
+                    key=source.key,
+                    size=source.size,
+                    mtime_ns=source.mtime_ns,
+                    sha256=None,
+                    status="error",
+                    reason=WORKER_DIED,
+                )
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _commit(store: Store, batch: list[FileResult], report: IngestReport) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
@@ -299,3 +300,27 @@ def test_the_traceback_of_an_unexpected_failure_shows_only_with_v(
     assert line in quiet.output and "Traceback" not in quiet.output
     assert line in loud.output and "Traceback (most recent call last)" in loud.output
     assert quiet.exit_code == loud.exit_code == 0
+
+
+def test_a_file_that_kills_its_worker_process_is_that_files_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.skip("the patched reader reaches the workers only when they fork")
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    for i in range(30):
+        (folder / f"r{i:02d}.gpx").write_bytes(gpx(day=f"2024-05-{i + 1:02d}"))
+    real = ingest_mod.parse_bytes
+
+    def deadly(data: bytes, name: str) -> list:
+        if name.endswith("r07.gpx"):
+            os._exit(3)  # what an out-of-memory kill looks like to the pool
+        return real(data, name)
+
+    monkeypatch.setattr(ingest_mod, "parse_bytes", deadly)
+    report = ingest([folder], Store(tmp_path / "h" / "store.db"), workers=2)
+    assert report.errors == [(str(folder / "r07.gpx"), ingest_mod.WORKER_DIED)]
+    assert report.ingested == 29
