@@ -438,3 +438,15 @@ def test_subject_counts_flags_and_follows_units() -> None:
     assert subject_line(report) == "kneeload — week of 16 Nov: 10.0 mi, 1 flag"
     msg = compose_message(report, {}, sender="k@example.org", to=[])
     assert msg["To"] is None and msg.get_content_type() == "multipart/alternative"
+
+
+def test_configured_recipient_is_validated(ramp: dict, tmp_path: Path) -> None:
+    home = _home_with(ramp, tmp_path, (
+        '[email]\nhost = "127.0.0.1"\nsecurity = "none"\nto = ["runner@"]\n'
+    ))  # fmt: skip
+    result = _report(home, ramp["as_of"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: [email] in kneeload.toml: 'runner@' is not an email address "
+        "(e.g. me@example.org)"
+    )

@@ -24,7 +24,7 @@ from kneeload.errors import KneeloadError
 if TYPE_CHECKING:  # the report imports pandas and matplotlib: keep --help fast
     from kneeload.report.weekly import WeeklyReport
 
-CHART_NAMES = ("acwr", "weekly_km", "cadence", "descent", "taper")
+CHART_NAMES = ("acwr", "weekly_km", "cadence", "descent", "taper", "knee")
 
 
 def last_complete_week_end(today: date) -> date:

@@ -11,6 +11,7 @@ or min/mi). Legends state the thresholds in force, from the settings.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date
 from typing import Any, cast
 
@@ -419,6 +420,12 @@ def figure_to_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+#: Optional charts, e.g. ``knee.png`` of ``kneeload.report.knee``: each takes the
+#: report and returns (name, figure drawn with ``new_figure``) or None. Register
+#: one by adding it here; its section (sections.EXTRA_SECTIONS) adds the Image.
+EXTRA_CHARTS: tuple[Callable[[WeeklyReport], tuple[str, Figure] | None], ...] = ()
+
+
 def report_figures(report: WeeklyReport) -> dict[str, Figure]:
     """Every chart of the report as a drawn figure, keyed by file stem."""
     with matplotlib.rc_context(cast(Any, _STYLE)):
@@ -463,4 +470,8 @@ def _figures(report: WeeklyReport) -> dict[str, Figure]:
         plot_taper(ax, taper_chart_frame(report.taper), units=units,
                    baseline_km=report.taper.baseline_km_per_week)  # fmt: skip
         out["taper"] = fig
+    for extra in EXTRA_CHARTS:
+        made = extra(report)
+        if made is not None:
+            out[made[0]] = made[1]
     return out
