@@ -302,3 +302,18 @@ def test_rule_ids_are_in_interface() -> None:
     text = INTERFACE.read_text(encoding="utf-8")
     missing = [r.id for r in REGISTERED if f"`{r.id}`" not in text]
     assert not missing, f"rule ids not in docs/INTERFACE.md: {missing}"
+
+
+def test_every_documented_command_exists() -> None:
+    """Each '### `kneeload …`' heading of INTERFACE names a real command."""
+    known = {name for name, _ in _commands(cli, "kneeload")}
+    headings = re.findall(
+        r"^### `(kneeload[^`]*)`", INTERFACE.read_text(encoding="utf-8"), re.M
+    )
+    assert len(headings) >= 10
+    stale = []
+    for heading in headings:
+        words = [w for w in heading.split() if re.fullmatch(r"[a-z][a-z-]*", w)]
+        if " ".join(words) not in known:
+            stale.append(heading)
+    assert not stale, f"documented commands that do not exist: {stale}"
