@@ -753,13 +753,25 @@ def _merge_overrides(
 
 
 def _meta_values(row: ExportMeta | Mapping[str, Any]) -> tuple[Any, ...]:
-    get = row.get if isinstance(row, Mapping) else lambda k: getattr(row, k, None)
+    """One export_meta row; a value that cannot be meant (RPE 11, sport "x") is None.
+
+    Export metadata is a hint, never a reason to stop an ingest.
+    """
+    get: Any = row.get if isinstance(row, Mapping) else lambda k: getattr(row, k, None)
     sport = get("sport")
-    if sport is not None and sport not in SPORTS:
-        raise StoreError(f"export metadata for {get('key')}: unknown sport {sport!r}")
-    rpe = get("rpe")
-    rpe = float(rpe) if rpe is not None and 1 <= float(rpe) <= 10 else None
-    return (str(get("key")), get("name"), get("gear"), rpe, sport, time.time())
+    sport = sport if sport in SPORTS else None
+    try:
+        rpe = float(get("rpe"))
+    except (TypeError, ValueError):
+        rpe = None
+    if rpe is not None and not 1 <= rpe <= 10:
+        rpe = None
+    name, gear = (_short_text(get(k)) for k in ("name", "gear"))
+    return (str(get("key")), name, gear, rpe, sport, time.time())
+
+
+def _short_text(value: Any) -> str | None:
+    return str(value)[:200] if value not in (None, "") else None
 
 
 def _keys_under(cur: sqlite3.Cursor, path: str) -> list[str]:

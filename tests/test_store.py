@@ -250,6 +250,7 @@ def test_export_meta_newer_values_win_and_sport_beats_inference(
                     "sport": "cycling",
                 },
                 ExportMeta("b", name="B", sport="walking", rpe=11),
+                {"key": "c", "name": "", "rpe": "hard", "sport": "kayak"},
             ]
         )
         store.upsert_export_meta([ExportMeta("a", name="New")])
