@@ -152,8 +152,10 @@ def _style(*parts: str) -> str:
     return "".join(parts)
 
 
-def _para(text: str, *, small: bool = False, colour: str = TEXT) -> str:
-    css = _style(_SMALL if small else _P, f"color:{colour};", _WRAP)
+def _para(
+    text: str, *, small: bool = False, colour: str = TEXT, gap: str = "10px"
+) -> str:
+    css = _style(_SMALL if small else _P, f"color:{colour};margin-bottom:{gap};", _WRAP)
     return f'<p style="{css}">{_E(text)}</p>'
 
 
@@ -183,7 +185,9 @@ def _flag_html(block: FlagBox) -> str:
     del word  # the heading starts with it (sections.flag_heading)
     heading = _E(block.heading)
     lines = "".join(_para(line) for line in block.lines)
-    sources = "".join(_para(s, small=True, colour=MUTED) for s in block.sources)
+    sources = "".join(
+        _para(s, small=True, colour=MUTED, gap="4px") for s in block.sources
+    )
     return (
         f'<table {_TABLE} width="100%" style="width:100%;border-collapse:collapse;'
         f'margin:0 0 12px 0;"><tr><td data-severity="{_E(block.severity)}" '
