@@ -164,10 +164,13 @@ def test_garmin_summary_json_shapes():
         b'[{"summarizedActivitiesExport": [{"activityId": 5.0, "name": "A", '
         b'"activityType": {"typeKey": "road_biking"}, "startTimeGmt": 1.7e12}]}]'
     )
-    (act,) = garmin.read_summaries(data)
+    (act,), damage = garmin.read_summaries(data)
+    assert damage is None
     assert (act.activity_id, act.name, act.start_utc) == ("5", "A", 1.7e9)
     assert act.meta()["export_sport"] == "cycling"
-    assert garmin.read_summaries(b"not json") == []
+    records, damage = garmin.read_summaries(b"not json")
+    assert records == [] and damage is not None
+    assert damage.startswith("not valid JSON (Expecting value at line 1, column 1)")
 
 
 @pytest.mark.parametrize("zipped", [True, False], ids=["zip", "folder"])

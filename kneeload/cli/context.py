@@ -202,6 +202,11 @@ def knee_notes(obj: Context, *, strict: bool) -> list[Note]:
         return []
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``n`` and ``word``, in the plural unless ``n`` is 1 ("1 file", "2 files")."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
 def run_ingest(
     obj: Context, paths: list[Path], *, workers: int | None, quiet: bool = False
 ) -> IngestReport:
@@ -231,9 +236,10 @@ def run_ingest(
         warn(f"partial: {path}: {reason}")
     if not quiet:
         warn(
-            f"{report.files_seen} files: {report.ingested} activities added, "
-            f"{report.unchanged} unchanged, {report.duplicates} duplicates, "
-            f"{len(report.skipped)} skipped, {len(report.errors)} errors, "
+            f"{plural(report.files_seen, 'file')}: "
+            f"{plural(report.ingested, 'activity', 'activities')} added, "
+            f"{report.unchanged} unchanged, {plural(report.duplicates, 'duplicate')}, "
+            f"{len(report.skipped)} skipped, {plural(len(report.errors), 'error')}, "
             f"{len(report.partial)} partial"
         )
     if report.files_seen == 0:

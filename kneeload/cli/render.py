@@ -35,7 +35,7 @@ def render_activity_table(records: list[dict[str, Any]], units: str) -> str:
     per = per_unit_m(units)
     head = (
         f"{'id':<8}  {'date':<10}  {'sport':<8}  {units:>6}  {'time':>7}  "
-        f"{'pace':>6}  {'HR':>4}  {'spm':>4}  source"
+        f"{'pace':>6}  {'HR':>4}  {'spm':>4}  name or file"
     )
     lines = [head]
     for r in records:
@@ -45,13 +45,27 @@ def render_activity_table(records: list[dict[str, Any]], units: str) -> str:
         lines.append(
             f"{r['id'][:8]:<8}  {r['local_date']:<10}  {r['sport']:<8}  "
             f"{dist:6.2f}  {_hmm(moving):>7}  {pace:>6}  {_int(r['avg_hr']):>4}  "
-            f"{_int(r['cadence_spm']):>4}  {Path(r['source']).name}"
+            f"{_int(r['cadence_spm']):>4}  {activity_label(r)}"
             + ("  (partial)" if r["partial"] else "")
             + (f"  (suspect: {r['suspect']})" if _unconfirmed(r) else "")
             + ("  (excluded)" if r.get("excluded") else "")
         )
-    lines.append(f"{len(records)} activities")
+    lines.append(f"{len(records)} {'activity' if len(records) == 1 else 'activities'}")
     return "\n".join(lines)
+
+
+def activity_label(record: dict[str, Any]) -> str:
+    """The activity's name (from the file or the export), else its file's name.
+
+    A zip member is named by its own file name (after the last ``!``); a name is
+    shown on one line, control characters escaped.
+    """
+    from kneeload.io.sources import escape_controls  # not at --help time (numpy)
+
+    name = " ".join(str(record.get("name") or "").split())
+    if not name:
+        name = Path(str(record["source"]).rsplit("!", 1)[-1]).name
+    return escape_controls(name)
 
 
 def _unconfirmed(record: dict[str, Any]) -> bool:

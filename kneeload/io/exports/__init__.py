@@ -20,9 +20,10 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 import re
+import time
 from typing import Any
 
-from kneeload.errors import ActivityFileError, NotAnActivityError
+from kneeload.errors import ActivityFileError, CorruptFileError, NotAnActivityError
 from kneeload.io.exports import apple, garmin, strava
 from kneeload.io.sources import (
     ArchiveTree,
@@ -128,9 +129,13 @@ def _garmin(tree: ArchiveTree, found: Detection) -> bool:
     activities: list[garmin.GarminActivity] = []
     for entry in summaries:
         try:
-            activities += garmin.read_summaries(entry.source.read())
+            records, damage = garmin.read_summaries(entry.source.read())
         except ActivityFileError as exc:
             found.problems.append(exc)
+            continue
+        activities += records
+        if damage is not None:
+            found.problems.append(CorruptFileError(entry.key, damage))
     by_id = {a.activity_id: a for a in activities}
     for entry in _activity_entries(tree):
         if garmin.is_non_activity(entry.name):
@@ -216,8 +221,29 @@ def parse_export(
             return None
 
     out = [apple.to_activity(scan, w, read_route) for w in scan.workouts]
+    problems = list(scan.problems)
+    if scan.truncated:
+        problems.append(_truncation(scan))
     if not out:
+        if problems:
+            raise CorruptFileError(source.key, "; ".join(problems))
         raise NotAnActivityError(
             source.key, "no running, walking, cycling or swimming workout in export.xml"
         )
+    if problems:  # said once, on the file's last activity (the file is partial)
+        out[-1].partial = "; ".join(problems)
     return out
+
+
+def _truncation(scan: apple.ExportScan) -> str:
+    """Why a cut-off export.xml is only partly read, and what to do."""
+    advice = "export it again from the Health app"
+    if scan.cut_text:
+        lost = f"{apple.cut_workout_words(scan.cut_text)} is cut off and not read"
+    elif scan.workouts:
+        last = scan.workouts[-1]
+        day = time.strftime("%Y-%m-%d", time.gmtime(last.start_utc + last.utc_offset_s))
+        lost = f"workouts after {day}, if any, are missing"
+    else:
+        lost = "no workout could be read"
+    return f"export.xml is cut short (the export is incomplete): {lost}; {advice}"

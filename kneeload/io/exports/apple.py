@@ -101,6 +101,8 @@ class Workout:
     source_name: str | None
     indoor: bool
     routes: list[str] = field(default_factory=list)  # FileReference paths
+    #: HKSwimmingLocationType: "1" pool, "2" open water (swims only)
+    swim_location: str | None = None
 
 
 @dataclass
@@ -118,6 +120,10 @@ class ExportScan:
     n_workouts_seen: int = 0
     longest_step_s: float = 0.0  # the longest step record: bounds the search
     notes: list[str] = field(default_factory=list)
+    #: what of the file could not be read (a cut-off end, an unreadable workout)
+    problems: list[str] = field(default_factory=list)
+    truncated: bool = False  # the file ends before ``</HealthData>``
+    cut_text: bytes = b""  # ... inside this unfinished ``<Workout>`` (it is lost)
 
 
 def looks_like_export_xml(head: bytes) -> bool:
@@ -150,10 +156,13 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
     sources: dict[bytes, int] = {}
     blocks: list[bytes] = []
     tail = _head(fh, name)
+    ending = b""  # the last bytes of the file: does it close </HealthData>?
+    cut_text = b""
     while True:
         chunk = fh.read(BLOCK_BYTES)
         eof = not chunk
         buf = tail + chunk
+        ending = (ending + buf[-64:])[-64:]
         cut = len(buf) if eof else _safe_cut(buf)
         if cut == 0 and not eof:
             if len(buf) > MAX_ELEMENT_BYTES:
@@ -180,7 +189,12 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
                 ids = [sources.setdefault(m[1], len(sources)) for m in steps]
                 st_s.append(np.array(ids, np.int32))
         if buf.find(b"<Workout ", 0, cut) >= 0:
-            blocks.extend(bytes(m.group(0)) for m in _WORKOUT_RE.finditer(part))
+            matches = list(_WORKOUT_RE.finditer(part))
+            blocks.extend(bytes(m.group(0)) for m in matches)
+            if eof:  # an unfinished <Workout> at the very end is in this part
+                last = buf.rfind(b"<Workout ", 0, cut)
+                if last > (matches[-1].start() if matches else -1):
+                    cut_text = buf[last : last + 4096]
         if eof:
             break
     scan = ExportScan(
@@ -193,6 +207,8 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
         step_source=np.concatenate(st_s) if st_s else np.zeros(0, np.int32),
         step_sources=[s.decode("utf-8", "replace") for s in sources],
         n_workouts_seen=len(blocks),
+        truncated=not ending.rstrip().endswith(b"</HealthData>"),
+        cut_text=cut_text,
     )
     order = np.argsort(scan.hr_time, kind="stable")
     scan.hr_time, scan.hr_bpm = scan.hr_time[order], scan.hr_bpm[order]
@@ -210,10 +226,19 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
             workout = _workout(block, index)
         except ActivityFileError as exc:
             scan.notes.append(f"workout {index + 1}: {exc.reason}")
+            scan.problems.append(f"workout {index + 1} not read ({exc.reason})")
             continue
         if workout is not None:
             scan.workouts.append(workout)
     return scan
+
+
+def cut_workout_words(text: bytes) -> str:
+    """What an unfinished ``<Workout>`` was: "the cycling workout of 2026-11-19"."""
+    kind = re.search(rb'workoutActivityType="HKWorkoutActivityType(\w+)"', text)
+    start = re.search(rb'startDate="(\d{4}-\d\d-\d\d)', text)
+    what = f"the {kind.group(1).decode().lower()} workout" if kind else "a workout"
+    return f"{what} of {start.group(1).decode()}" if start else what
 
 
 def _head(fh: Readable, name: str) -> bytes:
@@ -310,6 +335,7 @@ def _workout(block: bytes, index: int) -> Workout | None:
         distance_m=_distance(elem),
         source_name=elem.get("sourceName"),
         indoor=(meta.get("HKIndoorWorkout") or "0").strip() in ("1", "true", "YES"),
+        swim_location=(meta.get("HKSwimmingLocationType") or "").strip() or None,
         routes=[
             ref.get("path", "")
             for route in elem.iter("WorkoutRoute")
@@ -430,7 +456,21 @@ def to_activity(
         index=workout.index,
         notes=notes,
         export_sport=workout.sport,
+        name=fitness_name(workout),
     )
+
+
+def fitness_name(workout: Workout) -> str:
+    """The workout's title as Apple's Fitness app shows it ("Outdoor Run", ...)."""
+    if "Hiking" in workout.activity_type:
+        return "Hike"
+    if workout.sport == "swimming":
+        return {"1": "Pool Swim", "2": "Open Water Swim"}.get(
+            workout.swim_location or "", "Swim"
+        )
+    place = "Indoor" if workout.indoor else "Outdoor"
+    kind = {"running": "Run", "walking": "Walk", "cycling": "Cycle"}
+    return f"{place} {kind.get(workout.sport, workout.sport.title())}"
 
 
 def _held(hr_t: np.ndarray, hr_v: np.ndarray, times: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kneeload.io.exports._text import one_line
 from kneeload.sport import sport_word
 
 SUMMARY_SUFFIX = "_summarizedactivities.json"
@@ -67,13 +68,59 @@ def is_non_activity(name: str) -> bool:
     return any(part in lower for part in NON_ACTIVITY_PARTS)
 
 
-def read_summaries(data: bytes) -> list[GarminActivity]:
-    """The activity records of one ``*_summarizedActivities.json``."""
+def read_summaries(data: bytes) -> tuple[list[GarminActivity], str | None]:
+    """The activity records of one ``*_summarizedActivities.json``, and its damage.
+
+    A file that is not valid JSON (a download cut short, a disk error) keeps
+    the complete records before the damage; the second value then says what
+    was wrong and how many records were kept (None for a sound file).
+    """
+    text = data.decode("utf-8-sig", errors="replace")
     try:
-        doc = json.loads(data.decode("utf-8-sig", errors="replace"))
-    except json.JSONDecodeError:
-        return []
-    return [a for a in map(_activity, _records(doc)) if a is not None]
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        kept = [a for a in map(_activity, _salvage(text)) if a is not None]
+        where = f"line {exc.lineno}, column {exc.colno}"
+        body = text.strip()
+        if body[:1] in ("[", "{") and body[-1:] not in ("]", "}"):
+            what = f"the file is cut short (not valid JSON from {where})"
+        else:
+            what = f"not valid JSON ({exc.msg.removesuffix(' at')} at {where})"
+        if len(kept) == 1:
+            rest = "Garmin's name and type kept for the first activity"
+        elif kept:
+            rest = f"Garmin's names and types kept for the first {len(kept)} activities"
+        else:
+            rest = ""
+        rest += (
+            "; the other FIT files are read without them"
+            if kept
+            else "the FIT files are read without Garmin's names and types"
+        )
+        return kept, f"{what}; {rest}"
+    except RecursionError:
+        return [], "not valid JSON (nested too deeply); the FIT files are read alone"
+    return [a for a in map(_activity, _records(doc)) if a is not None], None
+
+
+def _salvage(text: str) -> list[dict[str, Any]]:
+    """The complete activity objects of a damaged file, in order, up to the damage."""
+    decoder = json.JSONDecoder()
+    start = text.find("[", max(text.find('"summarizedActivitiesExport"'), 0) + 1)
+    out: list[dict[str, Any]] = []
+    pos = start + 1 if start >= 0 else len(text)
+    while pos < len(text):
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text) or text[pos] != "{":
+            break
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except (json.JSONDecodeError, RecursionError):
+            break
+        if isinstance(item, dict) and "activityId" in item:
+            out.append(item)
+    return out
 
 
 def _records(doc: Any) -> Iterable[dict[str, Any]]:
@@ -104,7 +151,7 @@ def _activity(rec: dict[str, Any]) -> GarminActivity | None:
         activity_id=str(int(activity_id))
         if isinstance(activity_id, float)
         else str(activity_id),
-        name=str(name) if name else None,
+        name=one_line(str(name)) if name else None,
         activity_type=str(kind) if kind else rec.get("sportType"),
         start_utc=start_utc,
     )

@@ -21,6 +21,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from kneeload.io.exports._text import one_line
 from kneeload.sport import sport_word
 
 CSV_NAME = "activities.csv"
@@ -75,9 +76,9 @@ def read_activities_csv(data: bytes) -> list[StravaRow]:
             StravaRow(
                 activity_id=get("Activity ID") or "",
                 filename=filename.replace("\\", "/").lstrip("/"),
-                name=get("Activity Name"),
+                name=one_line(get("Activity Name")),
                 activity_type=get("Activity Type"),
-                gear=get("Activity Gear"),
+                gear=one_line(get("Activity Gear")),
                 rpe=_rpe(get("Perceived Exertion")),
                 commute=(get("Commute") or "").lower() in ("true", "1", "yes"),
             )

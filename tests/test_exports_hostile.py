@@ -1,0 +1,258 @@
+"""Exports as they arrive in a hostile but plausible state, through the real CLI.
+
+A Strava CSV saved by a spreadsheet (BOM, CRLF, quoted commas and newlines in
+names, empty Perceived Exertion, non-ASCII gear), a Garmin summary JSON cut short
+or overwritten, an Apple export.xml whose download stopped inside a workout, a
+nested zip that is itself damaged. None may print a traceback or lose the other
+activities; each problem is one line naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from export_builders import (
+    apple_export,
+    garmin_archive,
+    strava_files,
+    write_tree,
+    zip_bytes,
+)
+
+from kneeload.cli import cli
+
+SUMMARY = "DI_CONNECT/DI-Connect-Fitness/runner@example.com_0_summarizedActivities.json"
+UPLOADED = "DI_CONNECT/DI-Connect-Uploaded-Files/UploadedFiles_0-_Part1.zip"
+EXPORT_XML = "apple_health_export/export.xml"
+
+
+def _cli(home: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--home", str(home), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        result.exception
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _activities(home: Path) -> list[dict]:
+    code, out, _ = _cli(home, "activities", "--json")
+    assert code == 0
+    return sorted(json.loads(out), key=lambda a: a["start_utc"])
+
+
+def _problem_lines(err: str) -> list[str]:
+    return [
+        line
+        for line in err.splitlines()
+        if line.startswith(("error:", "skipped:", "partial:"))
+    ]
+
+
+def _no_traceback(err: str) -> None:
+    assert "Traceback" not in err and "Error:" not in err.replace("error:", "")
+
+
+# ---- Strava ------------------------------------------------------------------
+
+GEAR = "Saucony Endorphin Speed 3 \u2013 \u00d1and\u00fa \U0001f3c3"
+NAME = 'Run, with "quotes"\nand a second line\x1b[31m'
+
+
+def _spreadsheet_strava() -> dict[str, bytes]:
+    """A Strava export whose activities.csv went through a spreadsheet."""
+    files, _ = strava_files({4711: NAME, 4712: "Tempo", 4713: "Long"})
+    rows = list(csv.reader(io.StringIO(files["activities.csv"].decode(), newline="")))
+    gear, rpe = rows[0].index("Activity Gear"), rows[0].index("Perceived Exertion")
+    rows[1][gear], rows[1][rpe] = GEAR, ""  # 4711: non-ASCII gear, no RPE
+    rows[2][rpe] = " 7 "  # 4712: padded
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    files["activities.csv"] = "\ufeff".encode() + out.getvalue().encode("utf-8")
+    assert b'"Run, with ""quotes""\nand' in files["activities.csv"]
+    return files
+
+
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip", "folder"])
+def test_strava_csv_from_a_spreadsheet(tmp_path, zipped):
+    files = _spreadsheet_strava()
+    if zipped:
+        path = tmp_path / "export_1.zip"
+        path.write_bytes(zip_bytes(files))
+    else:
+        path = write_tree(tmp_path / "export_1", files)
+    code, _, err = _cli(tmp_path / "home", "ingest", str(path))
+    assert code == 0
+    _no_traceback(err)
+    # only the row whose file is not in the export is said, once, on one line
+    (line,) = _problem_lines(err)
+    assert line.startswith("skipped: ") and "activities/999.gpx" in line
+    acts = _activities(tmp_path / "home")
+    assert [a["name"] for a in acts] == [
+        'Run, with "quotes" and a second line\\x1b[31m',
+        "Tempo",
+        "Long",
+    ]
+    assert [a["gear"] for a in acts] == [GEAR, "Kinvara 14", "Kinvara 14"]
+    assert [a["rpe"] for a in acts] == [None, 7.0, None]
+    assert [(a["sport"], a["sport_source"]) for a in acts] == [
+        ("running", "export")
+    ] * 3
+    # the table shows the name on one line, with nothing raw from the terminal
+    code, out, _ = _cli(tmp_path / "home", "activities")
+    assert "\x1b" not in out
+    assert 'Run, with "quotes" and a second line\\x1b[31m' in out.splitlines()[1]
+    assert out.splitlines()[-1] == "3 activities"
+
+
+# ---- Garmin ------------------------------------------------------------------
+
+
+def _garmin_zip(tmp_path: Path, **changes: bytes) -> Path:
+    files, _ = garmin_archive()
+    files.update(changes)
+    path = tmp_path / "garmin.zip"
+    path.write_bytes(zip_bytes(files))
+    return path
+
+
+def test_garmin_summary_cut_short_keeps_the_records_before_the_cut(tmp_path):
+    files, _ = garmin_archive()
+    whole = files[SUMMARY]
+    cut = whole[: whole.index(b'"Parc trail"')]  # inside the second record
+    code, _, err = _cli(
+        tmp_path / "home", "ingest", str(_garmin_zip(tmp_path, **{SUMMARY: cut}))
+    )
+    assert code == 0
+    _no_traceback(err)
+    (line,) = _problem_lines(err)
+    assert line.startswith(f"error: {tmp_path / 'garmin.zip'}!{SUMMARY}: ")
+    assert "the file is cut short" in line
+    assert "kept for the first activity" in line
+    by_id, by_start = _activities(tmp_path / "home")
+    # the complete first record still names its FIT file
+    assert (by_id["name"], by_id["sport"]) == ("Lyon Long Run", "running")
+    # the second FIT file is read all the same, without Garmin's name
+    assert by_start["name"] is None and by_start["sport"] == "running"
+    assert by_start["sport_source"].startswith("inferred")
+    assert "1 error," in err.splitlines()[-1]
+
+
+def test_garmin_summary_overwritten_with_garbage(tmp_path):
+    code, _, err = _cli(
+        tmp_path / "home",
+        "ingest",
+        str(_garmin_zip(tmp_path, **{SUMMARY: b"\x00\xff\x89PNG garbage"})),
+    )
+    assert code == 0
+    _no_traceback(err)
+    (line,) = _problem_lines(err)
+    assert line.endswith(
+        "not valid JSON (Expecting value at line 1, column 1); "
+        "the FIT files are read without Garmin's names and types"
+    )
+    assert len(_activities(tmp_path / "home")) == 2
+
+
+def test_garmin_nested_zip_that_is_damaged(tmp_path):
+    files, _ = garmin_archive()
+    good = files[UPLOADED]
+    damaged = {
+        UPLOADED.replace("0-_Part1", "1-_Part2"): good[: len(good) // 2],
+        UPLOADED.replace("0-_Part1", "2-_Part3"): b"PK\x03\x04" + bytes(100),
+    }
+    code, _, err = _cli(
+        tmp_path / "home", "ingest", str(_garmin_zip(tmp_path, **damaged))
+    )
+    assert code == 0
+    _no_traceback(err)
+    lines = _problem_lines(err)
+    assert len(lines) == 2
+    for line, part in zip(lines, ("1-_Part2", "2-_Part3"), strict=True):
+        assert line.startswith("error: ") and f"UploadedFiles_{part}.zip: " in line
+        assert "not a readable zip archive" in line
+    names = [a["name"] for a in _activities(tmp_path / "home")]
+    assert names == ["Lyon Long Run", "Parc trail"]
+
+
+# ---- Apple -------------------------------------------------------------------
+
+
+def _apple_zip(tmp_path: Path, xml: bytes) -> Path:
+    files, _ = apple_export()
+    files[EXPORT_XML] = xml
+    path = tmp_path / "export.zip"
+    path.write_bytes(zip_bytes(files))
+    return path
+
+
+def _apple_xml() -> bytes:
+    files, _ = apple_export()
+    return files[EXPORT_XML]
+
+
+def test_apple_workouts_are_named_as_the_fitness_app_does(tmp_path):
+    _cli(tmp_path / "home", "ingest", str(_apple_zip(tmp_path, _apple_xml())))
+    names = [a["name"] for a in _activities(tmp_path / "home")]
+    assert names == ["Outdoor Run", "Indoor Run", "Outdoor Cycle"]
+
+
+def test_apple_export_cut_inside_the_last_workout(tmp_path):
+    xml = _apple_xml()
+    last = xml.rindex(b"<Workout ")  # the ride, after the yoga
+    cut = xml[: xml.index(b"<WorkoutStatistics", last)]  # past its startDate
+    code, _, err = _cli(tmp_path / "home", "ingest", str(_apple_zip(tmp_path, cut)))
+    assert code == 0
+    _no_traceback(err)
+    (line,) = _problem_lines(err)
+    assert line == (
+        f"partial: {tmp_path / 'export.zip'}!{EXPORT_XML}: export.xml is cut short "
+        "(the export is incomplete): the cycling workout of 2026-11-19 is cut off "
+        "and not read; export it again from the Health app"
+    )
+    acts = _activities(tmp_path / "home")
+    assert [a["name"] for a in acts] == ["Outdoor Run", "Indoor Run"]
+    # a re-run does not read it again, and says nothing new
+    code, _, err = _cli(tmp_path / "home", "ingest", str(tmp_path / "export.zip"))
+    assert _problem_lines(err) == [] and "1 unchanged" in err
+
+
+def test_apple_export_cut_after_the_workouts(tmp_path):
+    xml = _apple_xml()
+    cut = xml[: xml.rindex(b"</Workout>") + len(b"</Workout>\n")]
+    _, _, err = _cli(tmp_path / "home", "ingest", str(_apple_zip(tmp_path, cut)))
+    (line,) = _problem_lines(err)
+    assert line.endswith(
+        "export.xml is cut short (the export is incomplete): workouts after "
+        "2026-11-19, if any, are missing; export it again from the Health app"
+    )
+    assert len(_activities(tmp_path / "home")) == 3
+
+
+def test_apple_export_cut_before_any_workout(tmp_path):
+    xml = _apple_xml()
+    cut = xml[: xml.index(b"<Workout ") - 40]  # inside a heart-rate record
+    code, _, err = _cli(tmp_path / "home", "ingest", str(_apple_zip(tmp_path, cut)))
+    assert code == 0
+    _no_traceback(err)
+    (line,) = _problem_lines(err)
+    assert line.startswith("error: ") and line.endswith(
+        "export.xml is cut short (the export is incomplete): no workout could be "
+        "read; export it again from the Health app"
+    )
+
+
+def test_apple_unreadable_workout_is_said(tmp_path):
+    xml = _apple_xml()
+    treadmill = xml.index(b'totalDistanceUnit="mi"')
+    broken = xml[:treadmill] + b'totalDistanceUnit="mi" <<' + xml[treadmill + 22 :]
+    _, _, err = _cli(tmp_path / "home", "ingest", str(_apple_zip(tmp_path, broken)))
+    _no_traceback(err)
+    (line,) = _problem_lines(err)
+    assert line.startswith("partial: ") and ": workout 2 not read (unreadable" in line
+    acts = _activities(tmp_path / "home")
+    assert [a["name"] for a in acts] == ["Outdoor Run", "Outdoor Cycle"]
