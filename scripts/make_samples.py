@@ -420,5 +420,8 @@ HEADER = """\
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1].startswith("-")):
+        # an option is never a folder: "--help" once wrote the samples to ./--help/
+        raise SystemExit(__doc__.split("\n\n")[1].replace("``", ""))
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parents[1]
     main(out / "sample_activities" if len(sys.argv) == 1 else out)
