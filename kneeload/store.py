@@ -342,7 +342,7 @@ class Store:
             raise self._write_error(exc) from exc
 
     def _write_error(self, exc: sqlite3.Error) -> StoreError:
-        """A write that failed: say why in one line; nothing was changed."""
+        """A write that failed: one line; the failed transaction left no trace."""
         text = str(exc)
         if "full" in text:
             why = "the disk is full; free some space and run again"
@@ -352,7 +352,9 @@ class Store:
             why = f"the store is damaged ({text}); run: kneeload doctor"
         else:
             why = text
-        return StoreError(f"{self.path}: cannot write: {why} (nothing was changed)")
+        return StoreError(
+            f"{self.path}: cannot write: {why} (what was stored is intact)"
+        )
 
     def _write_one(
         self, cur: sqlite3.Cursor, result: FileResult, outcome: BatchOutcome

@@ -100,7 +100,7 @@ def test_disk_full_during_ingest_is_one_line_and_loses_nothing(
     assert code == 1
     lines = err.strip().splitlines()
     assert lines[-1].startswith("Error: ") and "the disk is full" in lines[-1], err
-    assert "nothing was changed" in lines[-1]
+    assert "what was stored is intact" in lines[-1]
     assert "cannot rollback" not in err
     monkeypatch.setattr(store_module, "_connect", real)
     assert set(before) <= set(_ids(home))  # what was stored is still there
