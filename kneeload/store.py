@@ -344,12 +344,12 @@ class Store:
     def _write_error(self, exc: sqlite3.Error) -> StoreError:
         """A write that failed: one line; the failed transaction left no trace."""
         text = str(exc)
+        if "malformed" in text or "not a database" in text:
+            return StoreError(damaged_message(self.path, text))
         if "full" in text:
             why = "the disk is full; free some space and run again"
         elif "readonly" in text or "read-only" in text:
             why = "the store is read-only; use a writable --home to change it"
-        elif "malformed" in text or "not a database" in text:
-            why = f"the store is damaged ({text}); run: kneeload doctor"
         else:
             why = text
         return StoreError(
