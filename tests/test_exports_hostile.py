@@ -109,7 +109,42 @@ def test_strava_csv_from_a_spreadsheet(tmp_path, zipped):
     assert out.splitlines()[-1] == "3 activities"
 
 
+def test_strava_csv_in_another_language_is_said(tmp_path):
+    """A German account's CSV: no 'Filename' column to join by; files read alone."""
+    files, _ = strava_files({4711: "Morgenlauf", 4712: "Tempo", 4713: "Lang"})
+    text = files["activities.csv"].decode()
+    header, rest = text.split("\r\n", 1) if "\r\n" in text else text.split("\n", 1)
+    header = header.replace("Filename", "Dateiname").replace(
+        "Activity Name", "Name der Aktivit\u00e4t"
+    )
+    files["activities.csv"] = f"{header}\n{rest}".encode()
+    path = tmp_path / "export_de.zip"
+    path.write_bytes(zip_bytes(files))
+    code, _, err = _cli(tmp_path / "home", "ingest", str(path))
+    assert code == 0
+    _no_traceback(err)
+    (line,) = _problem_lines(err)
+    assert line == (
+        f"skipped: {path}!activities.csv: no 'Filename' column (headers in another "
+        "language?): the activity files are read without Strava's names, gear, "
+        "effort and types"
+    )
+    acts = _activities(tmp_path / "home")
+    assert len(acts) == 3 and {a["name"] for a in acts} == {None}
+
+
 # ---- Garmin ------------------------------------------------------------------
+
+
+def test_garmin_record_with_begin_timestamp_only(tmp_path):
+    files, _ = garmin_archive()
+    doc = json.loads(files[SUMMARY])
+    for rec in doc[0]["summarizedActivitiesExport"]:
+        rec["beginTimestamp"] = int(rec.pop("startTimeGmt"))
+    path = _garmin_zip(tmp_path, **{SUMMARY: json.dumps(doc).encode()})
+    _cli(tmp_path / "home", "ingest", str(path))
+    names = [a["name"] for a in _activities(tmp_path / "home")]
+    assert names == ["Lyon Long Run", "Parc trail"]  # the second joined by start
 
 
 def _garmin_zip(tmp_path: Path, **changes: bytes) -> Path:

@@ -92,10 +92,15 @@ def _strava(tree: ArchiveTree, found: Detection) -> bool:
     by_lower = {e.name.lower(): e for e in entries}
     for csv_entry in csvs:
         root = _dir(csv_entry.name)
+        for e in entries:  # routes, segments: not activities, even without the CSV
+            rel = e.name[len(root) :] if e.name.startswith(root) else ""
+            if rel.lower().startswith(strava.NON_ACTIVITY_FOLDERS):
+                found.quiet.add(e.key)
         try:
             rows = strava.read_activities_csv(csv_entry.source.read())
-        except ActivityFileError as exc:
-            found.problems.append(exc)
+        except ActivityFileError as exc:  # named by the CSV's own key
+            kind = type(exc) if exc.path == strava.CSV_NAME else None
+            found.problems.append(kind(csv_entry.key, exc.reason) if kind else exc)
             continue
         for row in rows:
             name = root + row.filename
@@ -112,10 +117,6 @@ def _strava(tree: ArchiveTree, found: Detection) -> bool:
                 )
                 continue
             found.meta[entry.key] = row.meta()
-        for e in entries:
-            rel = e.name[len(root) :] if e.name.startswith(root) else ""
-            if rel.lower().startswith(strava.NON_ACTIVITY_FOLDERS):
-                found.quiet.add(e.key)
     return True
 
 

@@ -5,7 +5,8 @@ The archive holds the original FIT files in nested zips
 ``DI_CONNECT/DI-Connect-Fitness/``, ``*_summarizedActivities.json``: one record per
 activity with ``activityId``, ``name``, ``activityType`` (a type key such as
 ``running``, ``trail_running``, ``road_biking``, or an object holding ``typeKey``)
-and ``startTimeGmt`` (epoch milliseconds).
+and ``startTimeGmt`` (epoch milliseconds; ``beginTimestamp`` where it is
+missing).
 
 A FIT file is joined to its record by the activity id in its file name
 (``name@example.com_12345678901.fit``, ``12345678901_ACTIVITY.fit``), else by
@@ -145,6 +146,8 @@ def _activity(rec: dict[str, Any]) -> GarminActivity | None:
     if isinstance(kind, dict):
         kind = kind.get("typeKey")
     start = rec.get("startTimeGmt")
+    if not isinstance(start, int | float):
+        start = rec.get("beginTimestamp")  # the same instant, in other exports
     start_utc = float(start) / 1000.0 if isinstance(start, int | float) else None
     name = rec.get("name")
     return GarminActivity(

@@ -21,6 +21,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from kneeload.errors import NotAnActivityError
 from kneeload.io.exports._text import one_line
 from kneeload.sport import sport_word
 
@@ -52,7 +53,11 @@ class StravaRow:
 
 
 def read_activities_csv(data: bytes) -> list[StravaRow]:
-    """Rows of a Strava ``activities.csv`` that name a file, read by column position."""
+    """Rows of a Strava ``activities.csv`` that name a file, read by column position.
+
+    A CSV without a ``Filename`` column cannot be joined to the files: that is a
+    ``NotAnActivityError`` (ingest names the file and reads the files alone).
+    """
     text = data.decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
@@ -60,7 +65,11 @@ def read_activities_csv(data: bytes) -> list[StravaRow]:
         return []
     col = _first_positions(header)
     if "Filename" not in col:
-        return []
+        raise NotAnActivityError(
+            CSV_NAME,
+            "no 'Filename' column (headers in another language?): the activity "
+            "files are read without Strava's names, gear, effort and types",
+        )
     rows = []
     for fields in reader:
 
