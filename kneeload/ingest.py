@@ -248,7 +248,11 @@ def ingest(
             resized = known is not None and known.size != source.size
             known_sha = None if retry or resized or known is None else known.sha256
             todo.append((source, known_sha, default_tz))
-    batch: list[FileResult] = []
+    # archives and folders that could not be opened are kept too, so the report's
+    # files section can list them (a broken export must not vanish silently)
+    batch: list[FileResult] = [
+        _problem_result(p) for p in problems if not isinstance(p, NotAnActivityError)
+    ]
     started = time.monotonic()
     results = _run(todo, workers)
     try:
@@ -364,6 +368,16 @@ def _note_result(report: IngestReport, result: ReadResult) -> None:
         suspect = getattr(parsed.activity, "suspect", None)
         if suspect:
             report.suspect.append((key, escape_controls(suspect)))
+
+
+def _problem_result(problem: ActivityFileError) -> FileResult:
+    """An archive or folder that could not be opened, as an ``error`` file row."""
+    try:
+        st = Path(problem.path.split("!")[0]).stat()
+        size, mtime_ns = st.st_size, st.st_mtime_ns
+    except OSError:
+        size, mtime_ns = 0, 0
+    return FileResult(problem.path, size, mtime_ns, None, "error", problem.reason)
 
 
 def _note_problem(report: IngestReport, problem: ActivityFileError) -> None:

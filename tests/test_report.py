@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
+import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -628,3 +629,26 @@ def test_descent_flag_messages_in_feet_with_miles(
     feet = weekly.value / 0.3048  # hand: metres / 0.3048
     assert f"You ran much more downhill than usual: {feet:.0f} ft of descent" in text
     assert f"{weekly.value:.0f} m of descent" not in text
+
+
+def test_report_lists_only_the_files_of_its_week(
+    sample_home: Path, tmp_path: Path
+) -> None:
+    """A file that failed today belongs to the last complete week, not to August."""
+    home = tmp_path / "home"
+    shutil.copytree(sample_home, home)
+    broken = tmp_path / "in" / "export.zip"
+    broken.parent.mkdir()
+    broken.write_bytes(b"PK\x03\x04 not really a zip archive")
+    CliRunner().invoke(cli, ["--home", str(home), "ingest", str(broken)])
+    last_week = last_complete_week_end(date.today())
+    texts = {}
+    for day in (last_week, date(2026, 8, 30)):
+        out = tmp_path / f"out-{day}"
+        args = ["--home", str(home), "report", "--as-of", str(day), "--out", str(out)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        texts[day] = _flat((out / "report.txt").read_text(encoding="utf-8"))
+    assert "FILES THAT COULD NOT BE READ" in texts[last_week]
+    assert f"{broken} — error" in texts[last_week]  # full path in the text
+    assert "FILES THAT COULD NOT BE READ" not in texts[date(2026, 8, 30)]
