@@ -358,8 +358,21 @@ def test_knee_png_file(acts: pd.DataFrame, notes: list[Note], tmp_path: Path) ->
 
     section = build_knee_section(acts, notes, settings=Settings(), week_ending=day(69))
     assert section is not None
+    from matplotlib.text import Text
+
+    from kneeload.report.charts import CSS_WIDTH_PX, DENSITY, MIN_FONT_PT
+    from kneeload.report.knee import knee_figure
+
+    fig = knee_figure(section)
+    fig.canvas.draw()
+    texts = [t for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+    assert texts and min(t.get_fontsize() for t in texts) >= MIN_FONT_PT
+    title = fig.axes[0].get_title(loc="left")
+    assert "long or hilly days?" in title  # says what to look at
     png = knee_png(section)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width = int.from_bytes(png[16:20], "big")  # IHDR
+    assert width == CSS_WIDTH_PX * DENSITY  # 720 px: 360 CSS px at 2x
     (tmp_path / "knee.png").write_bytes(png)
 
 
@@ -430,3 +443,34 @@ def test_migrated_notes_feed_the_stage(tmp_path: Path) -> None:
     # an old note is an 'after' note: the 20-min run counts as 3/10, but no
     # next-morning note was ever written, so the stage stays 1
     assert s.stage == 1 and "no next-morning note yet" in s.reason
+
+
+def test_weekly_report_has_the_knee_section_and_chart(
+    acts: pd.DataFrame, notes: list[Note]
+) -> None:
+    from kneeload.report.charts import report_charts
+    from kneeload.report.render import render_html, render_text
+    from kneeload.report.weekly import build_weekly_report
+
+    report = build_weekly_report(
+        acts, settings=Settings(), week_ending=day(69), knee_notes=notes
+    )
+    assert report.knee is not None and "knee" in report.chart_names
+    flat = " ".join(render_text(report).split())
+    assert "YOUR KNEE" in flat and 'Stage 2 of 3 — "I can run for 15-20 min' in flat
+    assert "grapevine" in flat and "foam rolling" in flat
+    assert "Chart: Knee pain by when it was noted" in flat
+    assert "knee.png" in flat and "WARM-UP AND COOL-DOWN" not in flat
+    charts = report_charts(report)
+    assert charts["knee"][:8] == b"\x89PNG\r\n\x1a\n"
+    page = html.unescape(render_html(report, charts))
+    assert "Your knee" in page and "lunge twist" in page
+    # the week of the spike without any pain note: the warm-up alone (§13)
+    plain = build_weekly_report(acts, settings=Settings(), week_ending=day(55))
+    assert plain.knee is None and "knee" not in plain.chart_names
+    assert any(f.severity == "caution" for f in plain.flags)  # the 20 km spike
+    text = " ".join(render_text(plain).split())
+    assert "WARM-UP AND COOL-DOWN" in text and "knee hugs to calf raise" in text
+    assert "YOUR KNEE" not in text
+    quiet = build_weekly_report(acts, settings=Settings(), week_ending=day(20))
+    assert quiet.flags == [] and quiet.warm_up == ()  # no caution, no taper

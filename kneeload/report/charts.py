@@ -27,6 +27,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from kneeload.analysis.taper import taper_chart_frame
 from kneeload.config import Thresholds
+from kneeload.report.knee import report_chart as knee_chart
 from kneeload.report.weekly import WeeklyReport
 from kneeload.units import FOOT_M, km_per_unit, per_unit_m
 
@@ -423,7 +424,9 @@ def figure_to_png(fig: Figure) -> bytes:
 #: Optional charts, e.g. ``knee.png`` of ``kneeload.report.knee``: each takes the
 #: report and returns (name, figure drawn with ``new_figure``) or None. Register
 #: one by adding it here; its section (sections.EXTRA_SECTIONS) adds the Image.
-EXTRA_CHARTS: tuple[Callable[[WeeklyReport], tuple[str, Figure] | None], ...] = ()
+EXTRA_CHARTS: tuple[Callable[[WeeklyReport], tuple[str, Figure] | None], ...] = (
+    knee_chart,
+)
 
 
 def report_figures(report: WeeklyReport) -> dict[str, Figure]:

@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
@@ -40,6 +40,9 @@ from kneeload.report.model import (
     Section,
 )
 from kneeload.units import per_unit_m
+
+if TYPE_CHECKING:
+    from kneeload.report.weekly import WeeklyReport
 
 CHART_DAYS = 56  # 8 weeks
 #: Marker and colour per *when* (Okabe-Ito; shape carries the meaning too).
@@ -119,6 +122,24 @@ def chart_pains(notes: Sequence[Note], *, start: date, end: date) -> pd.DataFram
 def warm_up_due(flags: Sequence[Flag], *, in_taper: bool) -> bool:
     """True when any caution or warning fired or the taper window is on (§13)."""
     return in_taper or any(f.severity in ("caution", "warning") for f in flags)
+
+
+def warm_up_for(
+    flags: Sequence[Flag], *, settings: Settings, week_ending: date
+) -> tuple[str, ...]:
+    """The warm-up lines when a caution fired or inside the taper window (§13)."""
+    from kneeload.analysis.acwr import in_taper_window
+
+    if not warm_up_due(flags, in_taper=in_taper_window(settings, week_ending)):
+        return ()
+    return tuple(warm_up_lines(settings.athlete.sex))
+
+
+def report_section(report: WeeklyReport) -> Section | None:
+    """The knee (or warm-up) section of the weekly report (sections.EXTRA_SECTIONS)."""
+    return knee_report_section(
+        report.knee, report.warm_up, units=report.units, charts=report.chart_names
+    )
 
 
 def warm_up_lines(sex: str | None = None) -> list[str]:
@@ -271,7 +292,7 @@ def plot_knee(
         part = pains[pains["when"] == when]
         if len(part):
             drawn.append(top.scatter(part["day"], part["score"], marker=marker,
-                                     s=60, color=colour, zorder=3,
+                                     s=36, color=colour, zorder=3,
                                      label=txt.WHEN_WORDS[when]))  # fmt: skip
     top.set_ylim(-0.5, 10.5)
     top.set_yticks([0, 2, 5, 10])
@@ -290,8 +311,7 @@ def plot_knee(
     handles, labels = top.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
     top.legend(unique.values(), unique.keys(), loc="upper left", ncol=2,
-               fontsize=12, handletextpad=0.3, columnspacing=0.8,
-               borderaxespad=0.2)  # fmt: skip
+               handletextpad=0.3, borderaxespad=0.2)  # fmt: skip
     f = per_unit_m(units) / 1000.0
     drawn.append(bottom.bar(daily.index, daily["run_km"] / f, width=0.8,
                             color=KM_COLOUR, label=f"{units} run"))  # fmt: skip
@@ -299,39 +319,45 @@ def plot_knee(
     twin = bottom.twinx()
     descent = daily["descent_m"].where(daily["descent_m"] > 0)
     drawn += twin.plot(daily.index, descent, color=DESCENT_COLOUR, lw=0,
-                       marker="_", ms=12, mew=3, label="descent (m)")  # fmt: skip
+                       marker="_", ms=8, mew=2.5, label="descent (m)")  # fmt: skip
     twin.set_ylabel("descent m (dashes)", color=DESCENT_COLOUR)
     twin.spines["top"].set_visible(False)
+    twin.spines["right"].set_visible(True)
     twin.set_ylim(0, max(100.0, float(daily["descent_m"].max()) * 1.2))
     bottom.set_ylim(0, max(5.0, float((daily["run_km"] / f).max()) * 1.25))
     return drawn
 
 
-def knee_png(section: KneeSection, *, units: str = "km") -> bytes:
-    """``knee.png``: the pain-against-load chart, 8 weeks, phone width."""
+def knee_figure(section: KneeSection, *, units: str = "km") -> Any:
+    """The drawn ``knee.png`` figure: pain against load, 8 weeks, phone width.
+
+    Drawn with the report's figure and style (``charts.new_figure``: 360 CSS px
+    at 2x, text of at least ``charts.MIN_FONT_PT``) like every other chart.
+    """
     import matplotlib
     import matplotlib.dates as mdates
 
-    from kneeload.report.charts import figure_to_png
+    from kneeload.report.charts import _STYLE, new_figure
 
-    style: Any = {"font.size": 12, "axes.titlesize": 13, "axes.titleweight": "bold",
-             "axes.spines.top": False, "legend.frameon": False,
-             "xtick.labelsize": 12, "ytick.labelsize": 12}  # fmt: skip
-    with matplotlib.rc_context(style):
-        fig, (top, bottom) = _figure()
+    with matplotlib.rc_context(cast(Any, _STYLE)):
+        fig, (top, bottom) = new_figure(4.6, 2, sharex=True, height_ratios=[3, 2])
         plot_knee(top, bottom, section, units=units)
-        top.set_title(textwrap.fill(CHART_TITLE, 36), loc="left")
+        top.set_title(textwrap.fill(CHART_TITLE, 34), loc="left")
         bottom.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO,
                                                              interval=2))  # fmt: skip
         bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-        return figure_to_png(fig)
+    return fig
 
 
-def _figure() -> tuple[Any, Any]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+def knee_png(section: KneeSection, *, units: str = "km") -> bytes:
+    """``knee.png`` as PNG bytes."""
+    from kneeload.report.charts import figure_to_png
 
-    fig = Figure(figsize=(4.8, 5.4), dpi=150, layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
-    return fig, axes
+    return figure_to_png(knee_figure(section, units=units))
+
+
+def report_chart(report: WeeklyReport) -> tuple[str, Any] | None:
+    """``("knee", figure)`` for charts.EXTRA_CHARTS, when there is a knee section."""
+    if report.knee is None:
+        return None
+    return "knee", knee_figure(report.knee, units=report.units)

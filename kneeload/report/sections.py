@@ -15,6 +15,7 @@ from pathlib import PurePath
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Evidence, Flag
 from kneeload.analysis.registry import rule
 from kneeload.analysis.taper import TaperResult, TaperWeek
+from kneeload.report.knee import report_section as knee_section
 from kneeload.report.model import (
     Block,
     Bullet,
@@ -58,7 +59,7 @@ FILES_INTRO = "Runs in them are missing from this report."
 #: Optional sections placed after the cadence section, in order. Each takes the
 #: report and returns a Section or None (e.g. the knee section of
 #: ``kneeload.report.knee``); register one by adding it here.
-EXTRA_SECTIONS: tuple[Callable[[WeeklyReport], Section | None], ...] = ()
+EXTRA_SECTIONS: tuple[Callable[[WeeklyReport], Section | None], ...] = (knee_section,)
 
 
 def distance(metres: float, units: str) -> str:

@@ -47,6 +47,7 @@ from kneeload.analysis.taper import (
 )
 from kneeload.config import Settings, Thresholds
 from kneeload.notes import Note
+from kneeload.report.knee import KneeSection, build_knee_section, warm_up_for
 from kneeload.units import weekly_text
 
 CHART_WEEKS = 16
@@ -118,6 +119,10 @@ class WeeklyReport:
     suggest_cadence: bool = False
     #: The latest run in the history (any week), for the empty-week pointer.
     latest_run: date | None = None
+    #: RULES §12-14: the knee section (knee pain noted in the last 28 days) ...
+    knee: KneeSection | None = None
+    #: ... or the warm-up alone (a caution fired or the taper window, §13).
+    warm_up: tuple[str, ...] = ()
 
     @property
     def flag_count(self) -> int:
@@ -139,6 +144,8 @@ class WeeklyReport:
             names.add("descent")
         if self.taper is not None:
             names.add("taper")
+        if self.knee is not None:
+            names.add("knee")
         return frozenset(names)
 
 
@@ -203,6 +210,10 @@ def build_weekly_report(
         suggest_cadence=cadence_suggested(cadence, settings, knee_pain=pain),
         latest_run=latest_run(activities),
         thresholds=settings.thresholds,
+        knee=build_knee_section(
+            activities, knee_notes, settings=settings, week_ending=week_ending
+        ),
+        warm_up=warm_up_for(result.flags, settings=settings, week_ending=week_ending),
     )
 
 
