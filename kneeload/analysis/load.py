@@ -149,13 +149,17 @@ def estimate_hr_max(
         return DEFAULT_HR_MAX, "default"
     rank = 1 if len(peaks) >= 2 else 0
     hr_max = min(float(peaks.iloc[rank]), HR_MAX_CAP)
-    what = "30-s HR peaks" if column == "hr_peak30" else "activity maxima"
+    what = (
+        "30-s HR peaks (the highest 30-s median of each)"
+        if column == "hr_peak30"
+        else "maximum heart rates"
+    )
     which = "2nd highest" if rank else "only one"
     capped = f", capped at {HR_MAX_CAP:.0f}" if hr_max == HR_MAX_CAP else ""
     notes.append(
-        f"HR max {hr_max:.0f} bpm estimated as the {which} of {len(peaks)} {what} "
-        f"in the last 2 years{capped} (suspect activities left out, RULES §1.5); "
-        "set [athlete] hr_max for accurate TRIMP"
+        f"HR max {hr_max:.0f} bpm estimated as the {which} of the {what} of "
+        f"{len(peaks)} activities in the last 2 years{capped}; suspect activities "
+        "left out (RULES §1.5). Set [athlete] hr_max for accurate TRIMP"
     )
     return hr_max, "estimated"
 
