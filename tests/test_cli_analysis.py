@@ -198,3 +198,30 @@ def test_messages_follow_the_units_setting(tmp_path: Path) -> None:
     assert f"{49 / 1.609344:.1f} mi" in flags["weekly_ramp"]["message"]
     _, out, _ = _run(home, "cadence", "--as-of", "2026-09-20", "--json")
     assert "/mi)" in strict_json(out)["progression"]
+
+
+def test_check_json_has_the_session_rpe_of_the_week(tmp_path: Path) -> None:
+    """INTERFACE: load.srpe_week when RPE is known (RPE x moving minutes, RULES §14)."""
+    from export_builders import strava_files, zip_bytes
+
+    files, _ = strava_files({4711: "Easy", 4712: "Tempo", 4713: "Long"})
+    export = tmp_path / "export.zip"  # 4711 (2 Nov) has RPE 6, the others none
+    export.write_bytes(zip_bytes(files))
+    home = tmp_path / "home"
+    assert _run(home, "ingest", str(export))[0] == 0
+    rows = strict_json(_run(home, "activities", "--json")[1])
+    rated = [r for r in rows if r["rpe"] is not None]
+    assert [r["local_date"] for r in rated] == ["2026-11-02"]
+    expected = 6.0 * rated[0]["moving_s"] / 60.0
+    code, out, _ = _run(home, "check", "--as-of", "2026-11-08", "--json")
+    assert code == 0
+    assert strict_json(out)["load"]["srpe_week"] == pytest.approx(expected, abs=0.1)
+    _, text, _ = _run(home, "check", "--as-of", "2026-11-08")
+    assert f"session RPE         {expected:.0f} AU" in text
+    # a week whose sessions carry no RPE has no srpe_week at all
+    _, out, _ = _run(home, "check", "--as-of", "2026-11-09", "--json")
+    assert "srpe_week" not in strict_json(out)["load"]
+    # the runner's exclusion takes the session out of the load, sRPE too
+    assert _run(home, "activities", "set", rated[0]["id"], "--exclude")[0] == 0
+    _, out, _ = _run(home, "check", "--as-of", "2026-11-08", "--json")
+    assert "srpe_week" not in strict_json(out)["load"]

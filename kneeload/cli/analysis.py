@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,9 +17,23 @@ from kneeload.cli.context import (
 )
 from kneeload.cli.render import render_cadence, render_check
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def _as_of(value: str | None) -> date:
     return parse_as_of(value) or date.today()
+
+
+def srpe_week(acts: pd.DataFrame, day: date, *, days: int = 7) -> float | None:
+    """Session-RPE load of the ``days`` ending ``day`` (RULES §14), None if unrated."""
+    if not len(acts) or "srpe" not in acts:
+        return None
+    dates = acts["local_date"].dt.date
+    first = day - timedelta(days=days - 1)
+    rows = acts[(dates >= first) & (dates <= day) & acts["in_load"].astype(bool)]
+    rated = rows["srpe"].dropna()
+    return round(float(rated.sum()), 1) if len(rated) else None
 
 
 @click.command()
@@ -44,6 +59,10 @@ def check(obj: Context, as_of: str | None, as_json: bool) -> None:
         context_hooks=[change_hook(acts, notes, day)],
     )  # fmt: skip
     doc = result.to_json()
+    acute = obj.settings.thresholds.acwr.acute_days
+    srpe = srpe_week(acts, day, days=acute)
+    if srpe is not None:  # INTERFACE: only when RPE is known
+        doc["load"]["srpe_week"] = srpe
     knee = knee_summary(acts, notes, day)
     if knee is not None:  # INTERFACE: only when knee pain is noted
         doc["knee"] = knee

@@ -88,6 +88,8 @@ def render_check(
         f"  {f'usual week ({chronic_days} d)':<19} "
         f"{_num(load.get('chronic_km_per_week'), per)} {units}"
     )
+    if load.get("srpe_week") is not None:  # only when the export carries RPE
+        lines.append(f"  {'session RPE':<19} {load['srpe_week']:.0f} AU (RPE x min)")
     status = load.get("acwr_status")
     if status == "ok":
         lines.append(
