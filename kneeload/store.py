@@ -395,7 +395,7 @@ class Store:
         twin = _find_twin(cur, act)
         if twin is not None:
             twin_id, twin_rank = twin
-            if _rank(act.richness, act.partial) > twin_rank:
+            if _rank(act.richness, act.partial, act.suspect) > twin_rank:
                 cur.execute(
                     "UPDATE activities SET duplicate_of = ? "
                     "WHERE id = ? OR duplicate_of = ?",
@@ -791,12 +791,12 @@ def _delete_activity(cur: sqlite3.Cursor, activity_id: str) -> None:
     cur.execute("DELETE FROM samples WHERE activity_id = ?", (activity_id,))
     cur.execute("DELETE FROM activities WHERE id = ?", (activity_id,))
     twins = cur.execute(
-        "SELECT id, richness, partial FROM activities WHERE duplicate_of = ?",
+        "SELECT id, richness, partial, suspect FROM activities WHERE duplicate_of = ?",
         (activity_id,),
     ).fetchall()
     if not twins:
         return
-    best = max(twins, key=lambda r: _rank(r[1] or 0, r[2]))[0]
+    best = max(twins, key=lambda r: _rank(r[1] or 0, r[2], r[3]))[0]
     cur.execute(
         "UPDATE activities SET duplicate_of = ? WHERE duplicate_of = ?",
         (best, activity_id),
@@ -805,30 +805,33 @@ def _delete_activity(cur: sqlite3.Cursor, activity_id: str) -> None:
 
 
 def _find_twin(cur: sqlite3.Cursor, act: Activity) -> tuple[str, int] | None:
-    """The kept activity ``act`` duplicates, with its rank (richness, -1 if partial).
+    """The kept activity ``act`` duplicates, with its rank (see ``_rank``).
 
     Two recordings are one run when they start within 2 minutes and their spans
     overlap by >= 90 % of the longer one; a partial (truncated) file only has to
     lie >= 90 % inside the other, since its end is missing, not different.
     """
     rows = cur.execute(
-        "SELECT id, start_utc, elapsed_s, richness, partial FROM activities "
+        "SELECT id, start_utc, elapsed_s, richness, partial, suspect FROM activities "
         "WHERE duplicate_of IS NULL AND start_utc BETWEEN ? AND ?",
         (act.start_utc - DEDUPE_START_S, act.start_utc + DEDUPE_START_S),
     ).fetchall()
-    for twin_id, start, elapsed, richness, partial in rows:
+    for twin_id, start, elapsed, richness, partial, suspect in rows:
         elapsed = elapsed or 0.0
         share = overlap_share(act.start_utc, act.elapsed_s, start, elapsed)
         if act.partial or partial:
             shorter = min(act.elapsed_s, elapsed)
             share = share * max(act.elapsed_s, elapsed) / shorter if shorter > 0 else 0
         if share >= DEDUPE_OVERLAP:
-            return twin_id, _rank(richness, partial)
+            return twin_id, _rank(richness, partial, suspect)
     return None
 
 
-def _rank(richness: int, partial: str | None) -> int:
-    """Which copy to keep: a complete file beats a partial one, then richness."""
+def _rank(richness: int, partial: str | None, suspect: str | None = None) -> int:
+    """Which copy to keep: a plausible one beats a suspect one (RULES §1.5), a
+    complete file a partial one, then the richer one."""
+    if suspect:
+        return -2
     return -1 if partial else richness
 
 

@@ -420,3 +420,16 @@ def test_schema_2_migration_fills_hr_peak_and_suspect(tmp_path: Path) -> None:
         "a run of 5,000 km (limit 300 km); average running speed 1,388.9 m/s "
         "(limit 7 m/s)"
     )
+
+
+def test_dedupe_keeps_a_plausible_copy_over_a_richer_suspect_one(
+    tmp_path: Path,
+) -> None:
+    odd = _activity("fit", 1e9, 3600, 9)
+    odd.suspect = "a run of 5,000 km (limit 300 km)"
+    with Store(tmp_path / "kneeload.db") as store:
+        store.write_batch([_result("a.fit", odd)])
+        store.write_batch([_result("a.gpx", _activity("gpx", 1e9 + 20, 3600, 3))])
+        assert [r["id"] for r in store.activity_rows()] == ["gpx"]
+        store.forget(["a.gpx"])  # the suspect copy comes back, shown as suspect
+        assert [r["suspect"] for r in store.activity_rows()] == [odd.suspect]
