@@ -142,8 +142,10 @@ def test_cadence_suggestion_when_knee_pain_noted(
     report = build_weekly_report(
         activities, settings=Settings(), week_ending=week_ending, knee_notes=[note]
     )
-    assert report.suggest_cadence
-    assert "steps/min at the same pace" in _flat(render_text(report))
+    assert report.suggest_cadence and report.cadence_why == "knee_pain"
+    text = _flat(render_text(report))
+    assert "With knee pain noted, you could try a small gait change" in text
+    assert "steps/min at the same pace" in text
 
 
 def test_sample_weekly_table_matches_index(

@@ -173,11 +173,10 @@ def cadence_lines(report: WeeklyReport) -> list[str]:
         return [
             f"Cadence at easy pace: {c.easy_cadence_spm:.0f} spm — no change suggested."
         ]
-    lead = (
-        "Your cadence was lower than usual this week. "
-        if c.low
-        else "If you want to try a gait change: "
-    )
+    lead = {
+        "low": "Your cadence was lower than usual this week. ",
+        "knee_pain": "With knee pain noted, you could try a small gait change: ",
+    }.get(report.cadence_why, "If you want to try a gait change: ")
     return [
         f"{lead}Easy-pace cadence {c.easy_cadence_spm:.0f} steps/min → target "
         f"{c.target_spm[0]}-{c.target_spm[1]} steps/min at the same pace.",

@@ -115,8 +115,9 @@ class WeeklyReport:
     footer: str = FOOTER
     #: the thresholds in force, so charts and words follow the config
     thresholds: Thresholds = field(default_factory=Thresholds, repr=False)
-    #: RULES §6.3: the cadence suggestion is shown (rule fired, knee pain, opt-in).
-    suggest_cadence: bool = False
+    #: RULES §6.3: why the cadence suggestion is shown ("low", "knee_pain",
+    #: "opt_in"), or "" when it is not (see ``cadence_suggested``).
+    cadence_why: str = ""
     #: The latest run in the history (any week), for the empty-week pointer.
     latest_run: date | None = None
     #: RULES §12-14: the knee section (knee pain noted in the last 28 days) ...
@@ -133,6 +134,11 @@ class WeeklyReport:
     def show_descent_chart(self) -> bool:
         """True when a descent flag fired in any charted week (RULES §6.5)."""
         return bool(self.weeks["descent_flag"].any())
+
+    @property
+    def suggest_cadence(self) -> bool:
+        """True when the report suggests a cadence range (RULES §6.3)."""
+        return bool(self.cadence_why)
 
     @property
     def chart_names(self) -> frozenset[str]:
@@ -207,7 +213,7 @@ def build_weekly_report(
         gait_model=model,
         taper=taper,
         knee_advice=advice,
-        suggest_cadence=cadence_suggested(cadence, settings, knee_pain=pain),
+        cadence_why=cadence_suggested(cadence, settings, knee_pain=pain),
         latest_run=latest_run(activities),
         thresholds=settings.thresholds,
         knee=build_knee_section(
@@ -219,14 +225,17 @@ def build_weekly_report(
 
 def cadence_suggested(
     cadence: CadenceResult, settings: Settings, *, knee_pain: int | None
-) -> bool:
-    """RULES §6.3: suggest more steps/min when the cadence rule fired, knee pain is
-    noted, or the runner opted in (``[thresholds.cadence_suggest] always``)."""
-    return (
-        cadence.low
-        or bool(knee_pain)
-        or bool(settings.thresholds.cadence_suggest.always)
-    )
+) -> str:
+    """Why RULES §6.3 suggests more steps/min: ``low`` (the cadence rule fired),
+    ``knee_pain`` (noted), ``opt_in`` (``[thresholds.cadence_suggest] always``),
+    or "" (no suggestion)."""
+    if cadence.low:
+        return "low"
+    if knee_pain:
+        return "knee_pain"
+    if settings.thresholds.cadence_suggest.always:
+        return "opt_in"
+    return ""
 
 
 def latest_run(activities: pd.DataFrame) -> date | None:
