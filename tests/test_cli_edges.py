@@ -457,3 +457,17 @@ def test_a_real_sigint_while_ingesting(tmp_path: Path) -> None:
         "interrupted: 2 files saved; "
         "run the same command again to continue where it stopped"
     ]
+
+
+def test_filters_that_match_nothing_say_what_the_store_holds(tmp_path: Path) -> None:
+    home = str(tmp_path / "h")
+    assert _invoke("--home", home, "ingest", str(_five_runs(tmp_path)))[0] == 0
+    code, out, _ = _invoke("--home", home, "activities", "--sport", "swimming")
+    assert code == 0
+    # not "add files with kneeload ingest": the five runs are there
+    assert out.strip() == (
+        "No activities match these filters (5 in the store, "
+        "from 2026-07-28 to 2026-08-04)."
+    )
+    code, out, _ = _invoke("--home", home, "activities")
+    assert out.splitlines()[-1] == "5 activities"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -77,7 +78,7 @@ def activities(
     if obj is None:  # only when called outside the kneeload group
         raise click.UsageError("activities runs under the kneeload group")
     first, last = parse_range(since, until)
-    frame = load_activities(obj)
+    frame = whole = load_activities(obj)
     if first is not None:
         frame = frame[frame["local_date"].dt.date >= first]
     if last is not None:
@@ -90,5 +91,17 @@ def activities(
         echo_json(records)
     elif fmt == "csv":
         click.echo(render_csv(records), nl=False)
+    elif not records and len(whole):  # the filters left nothing of a full store
+        first_day, last_day = date_span(whole)
+        click.echo(
+            f"No activities match these filters ({len(whole)} in the store, "
+            f"from {first_day} to {last_day})."
+        )
     else:
         click.echo(render_activity_table(records, obj.settings.athlete.units))
+
+
+def date_span(frame: Any) -> tuple[str, str]:
+    """(first, last) local date of the activities, as YYYY-MM-DD."""
+    dates = frame["local_date"].dt.date
+    return dates.min().isoformat(), dates.max().isoformat()
