@@ -204,3 +204,28 @@ def test_sport_choices_are_the_schema_sports() -> None:
     from kneeload.schema import SPORTS
 
     assert SPORT_CHOICES == SPORTS
+
+
+def test_old_own_runs_beside_the_samples_do_not_move_the_sample_week(
+    home: Path, tmp_path: Path
+) -> None:
+    """Issue 9: a 2013 export in the same store moved HR max 172 -> 201. The
+    HR-max estimate looks back 2 years (RULES §1.5); the load rules use their own
+    windows (RULES §1.6)."""
+    ingest_samples(home)
+    alone = check(home)
+    own = tmp_path / "own"
+    for day in range(1, 20, 3):
+        start = datetime(2013, 6, day, 7, tzinfo=UTC)
+        sim = simulate_run(start, distance_km=12, hr_mean=185.0, interval_s=5, seed=day)
+        own.mkdir(exist_ok=True)
+        (own / f"2013-06-{day:02d}.fit").write_bytes(write_fit(sim))
+    run(home, "ingest", str(own))
+    both = check(home)
+    load_rules = {"session_spike", "weekly_ramp", "acwr_high", "acwr_low"}
+    assert [f for f in both["flags"] if f["rule"] in load_rules] == [
+        f for f in alone["flags"] if f["rule"] in load_rules
+    ]
+    assert both["load"] == alone["load"]
+    hr_note = [n for n in both["notes"] if n.startswith("HR max")]
+    assert hr_note == [n for n in alone["notes"] if n.startswith("HR max")]
