@@ -394,6 +394,11 @@ def test_analysis_counts_only_in_load_rows(tmp_path: Path) -> None:
         store.write_batch([_result("g", good), _result("b", bad)])
         frame = History(store).activities
     assert list(load_rows(frame)["id"]) == ["g1"]
+    from kneeload.analysis.daily import daily_series
+    from kneeload.config import Settings
+
+    daily = daily_series(frame, settings=Settings())
+    assert daily["run_km"].sum() == pytest.approx(10.0)  # the good run alone
     profile = heart_rate_profile(frame, athlete=AthleteSettings())
     assert profile.hr_max < 250  # the 999-bpm suspect run is not evidence
 

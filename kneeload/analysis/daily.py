@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from kneeload.analysis.dates import local_days
-from kneeload.analysis.load import heart_rate_profile, session_trimp_hi
+from kneeload.analysis.load import heart_rate_profile, load_rows, session_trimp_hi
 from kneeload.config import Settings
 
 #: Columns of :func:`daily_series`; units in the names.
@@ -71,8 +71,12 @@ def daily_series(
     start: date | pd.Timestamp | None = None,
     end: date | pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """Continuous local-day series from first to last activity (or start..end)."""
-    loads = per_activity_loads(activities, settings=settings)
+    """Continuous local-day series from first to last activity (or start..end).
+
+    Only in-load activities count (RULES §1.5, §1.6: no excluded or unconfirmed
+    suspect one), whoever calls it.
+    """
+    loads = per_activity_loads(load_rows(activities), settings=settings)
     lo = pd.Timestamp(start) if start is not None else loads["day"].min()
     hi = pd.Timestamp(end) if end is not None else loads["day"].max()
     if pd.isna(lo) or pd.isna(hi):
