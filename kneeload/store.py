@@ -365,6 +365,7 @@ class Store:
                 (result.size, result.mtime_ns, result.key),
             )
             return
+        carried = _file_corrections(cur, result.key)
         _release_file(cur, result.key)
         cur.execute(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -383,6 +384,8 @@ class Store:
                 outcome.ingested += 1
             else:
                 outcome.duplicates += 1
+        if carried:
+            _carry_corrections(cur, carried, result.activities)
 
     def _insert_activity(
         self, cur: sqlite3.Cursor, file_key: str, parsed: ParsedActivity
@@ -675,6 +678,48 @@ def _open_error(
         return StoreError(f"{path}: cannot open the store: the disk is full")
     mode = " read-only" if readonly else ""
     return StoreError(f"{path}: cannot open the store{mode}: {text}")
+
+
+#: A re-read activity takes over the runner's correction of the one it replaces
+#: when both start within this many seconds (same file).
+CORRECTION_MATCH_S = 1.0
+
+
+def _file_corrections(
+    cur: sqlite3.Cursor, key: str
+) -> list[tuple[float, str | None, int, int]]:
+    """(start_utc, sport, ok, excluded) of the runner's corrections on a file's runs."""
+    return cur.execute(
+        "SELECT a.start_utc, c.sport, c.ok, c.excluded FROM corrections c "
+        "JOIN activities a ON a.id = c.activity_id WHERE a.file_key = ?",
+        (key,),
+    ).fetchall()
+
+
+def _carry_corrections(
+    cur: sqlite3.Cursor,
+    carried: list[tuple[float, str | None, int, int]],
+    activities: list[ParsedActivity],
+) -> None:
+    """Give re-read activities the corrections of the ones they replace.
+
+    A changed file gives its activities new ids (the id comes from the content
+    hash): a newer Apple ``export.xml`` changes every workout's id. The runner's
+    word (RULES §1.6) follows the activity that starts at the same time.
+    """
+    for parsed in activities:
+        act = parsed.activity
+        match = next(
+            (c for c in carried if abs(c[0] - act.start_utc) <= CORRECTION_MATCH_S),
+            None,
+        )
+        if match is None:
+            continue
+        cur.execute(
+            "INSERT OR IGNORE INTO corrections "
+            "(activity_id, sport, ok, excluded, updated_utc) VALUES (?, ?, ?, ?, ?)",
+            (act.id, match[1], match[2], match[3], time.time()),
+        )
 
 
 def _release_file(

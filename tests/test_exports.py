@@ -363,6 +363,31 @@ def test_apple_newer_export_same_size_is_read_again(tmp_path):
     assert rows[1]["avg_hr"] == pytest.approx(old_hr + 40 / n_records, abs=0.01)
 
 
+def test_apple_newer_export_keeps_the_runners_corrections(tmp_path):
+    """A newer export.xml gives every workout a new id; the runner's word stays."""
+    files, _ = apple_export()
+    path = _export(tmp_path, files, True, "export")
+    with Store(tmp_path / "k.db") as store:
+        ingest([path], store, workers=1)
+        _, treadmill, ride = _rows(store)
+        store.set_correction(treadmill["id"], excluded=True)
+        store.set_correction(ride["id"], sport="other")
+        # next week's download: a later ExportDate, one more line, same workouts
+        xml = files["apple_health_export/export.xml"].replace(
+            b"2026-11-20 09:00:00", b"2026-11-27 09:00:00", 1
+        )
+        path.write_bytes(zip_bytes({**files, "apple_health_export/export.xml": xml}))
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        again = ingest([path], store, workers=1)
+        assert again.ingested == 3
+        new_run, new_treadmill, new_ride = _rows(store)
+    assert new_treadmill["id"] != treadmill["id"]  # the content hash changed
+    assert (new_treadmill["excluded"], new_ride["sport"]) == (True, "other")
+    assert new_ride["sport_source"] == "runner"
+    assert new_run["excluded"] is False and new_run["sport"] == "running"
+
+
 def _scan(xml: bytes) -> apple.ExportScan:
     return apple.scan_export(io.BytesIO(xml), "export.xml")
 

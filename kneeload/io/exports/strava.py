@@ -26,6 +26,9 @@ from kneeload.io.exports._text import one_line
 from kneeload.sport import sport_word
 
 CSV_NAME = "activities.csv"
+#: Strava's CSV has about 90 columns; one this wide without ``Filename`` is a
+#: Strava CSV in another language (said), a narrower one is someone else's.
+STRAVA_MIN_COLUMNS = 20
 #: Folders of a Strava export that hold GPX/FIT files that are not activities.
 NON_ACTIVITY_FOLDERS = ("routes/", "segments/", "media/")
 
@@ -55,8 +58,9 @@ class StravaRow:
 def read_activities_csv(data: bytes) -> list[StravaRow]:
     """Rows of a Strava ``activities.csv`` that name a file, read by column position.
 
-    A CSV without a ``Filename`` column cannot be joined to the files: that is a
-    ``NotAnActivityError`` (ingest names the file and reads the files alone).
+    A Strava CSV without a ``Filename`` column (headers in another language)
+    cannot be joined to the files: that is a ``NotAnActivityError`` (ingest names
+    the file and reads the files alone).
     """
     text = data.decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -65,6 +69,8 @@ def read_activities_csv(data: bytes) -> list[StravaRow]:
         return []
     col = _first_positions(header)
     if "Filename" not in col:
+        if len(header) < STRAVA_MIN_COLUMNS:
+            return []  # some other activities.csv, not Strava's
         raise NotAnActivityError(
             CSV_NAME,
             "no 'Filename' column (headers in another language?): the activity "
