@@ -37,6 +37,7 @@ from kneeload.config import Settings
 from kneeload.history import open_history
 from kneeload.mail import compose_message
 from kneeload.report.charts import report_charts
+from kneeload.report.render import render_html
 from kneeload.report.weekly import WeeklyReport, build_weekly_report
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_activities"
@@ -233,3 +234,9 @@ def test_email_at_phone_width(sent_message: Any, variant: str, tmp_path: Path) -
         colours = {seen[s][key] for s in words}
         assert len(colours) == 3, (key, colours)
     assert Path(r["shot"]).exists()
+
+
+def test_report_html_is_the_email_html(sent_message: Any) -> None:
+    """report.html and the email's HTML part are one page (data: vs cid: images)."""
+    report, msg = sent_message
+    assert _inline_cids(msg) == render_html(report, report_charts(report), embed=True)
