@@ -225,3 +225,17 @@ def test_check_json_has_the_session_rpe_of_the_week(tmp_path: Path) -> None:
     assert _run(home, "activities", "set", rated[0]["id"], "--exclude")[0] == 0
     _, out, _ = _run(home, "check", "--as-of", "2026-11-08", "--json")
     assert "srpe_week" not in strict_json(out)["load"]
+
+
+def test_check_of_an_empty_week_points_to_the_latest_run(sample_home: Path) -> None:
+    # the sample block ends with the race on Sunday 15 Nov 2026
+    code, out, err = _run(sample_home, "check", "--as-of", "2026-11-30")
+    assert code == 0 and "running this week   0.0 km" in out
+    assert err.strip() == (
+        "note: no runs in the 7 days ending 2026-11-30; your latest run is from "
+        "15 Nov 2026: try --as-of 2026-11-15"
+    )
+    _, _, err = _run(sample_home, "check", "--as-of", "2026-11-21")  # race in window
+    assert "latest run" not in err
+    _, out, err = _run(sample_home, "check", "--as-of", "2026-11-30", "--json")
+    assert "latest run" not in err and strict_json(out)["as_of"] == "2026-11-30"

@@ -14,6 +14,7 @@ from kneeload.cli.context import (
     load_activities,
     parse_as_of,
     pass_ctx,
+    warn,
 )
 from kneeload.cli.render import render_cadence, render_check
 
@@ -34,6 +35,16 @@ def srpe_week(acts: pd.DataFrame, day: date, *, days: int = 7) -> float | None:
     rows = acts[(dates >= first) & (dates <= day) & acts["in_load"].astype(bool)]
     rated = rows["srpe"].dropna()
     return round(float(rated.sum()), 1) if len(rated) else None
+
+
+def latest_run_before(acts: pd.DataFrame, day: date) -> date | None:
+    """The local day of the latest in-load run on or before ``day``, if any."""
+    if not len(acts):
+        return None
+    dates = acts["local_date"].dt.date
+    runs = dates[acts["sport"].eq("running") & acts["in_load"].astype(bool)]
+    runs = runs[runs <= day]
+    return None if runs.empty else runs.max()
 
 
 @click.command()
@@ -69,6 +80,12 @@ def check(obj: Context, as_of: str | None, as_json: bool) -> None:
     if as_json:
         echo_json(doc)
         return
+    last = latest_run_before(acts, day)
+    if last is not None and last < day - timedelta(days=acute - 1):
+        warn(
+            f"note: no runs in the {acute} days ending {day.isoformat()}; your "
+            f"latest run is from {last:%-d %b %Y}: try --as-of {last.isoformat()}"
+        )
     chronic = obj.settings.thresholds.acwr.chronic_days
     click.echo(
         render_check(doc, units=obj.settings.athlete.units, chronic_days=chronic)
