@@ -157,3 +157,11 @@ def test_the_group_help_states_the_date_range() -> None:
     assert f"{words[FUTURE_YEARS]} years ahead" in text
     assert day_range()[1].month == 12 and day_range()[1].day == 31
     assert "130 interrupted" in text
+
+
+def test_ingest_help_names_the_exports_it_reads() -> None:
+    result = CliRunner().invoke(cli, ["ingest", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    for export in ("Garmin Connect's archive", "Strava's bulk export", "export.zip"):
+        assert export in text

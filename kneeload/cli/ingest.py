@@ -37,6 +37,11 @@ def ingest(
 ) -> None:
     """Read activity files, folders and .zip exports into the store.
 
+    FIT, GPX and TCX files (also .gz), and whole-account exports as they are
+    downloaded, zipped or unzipped: Garmin Connect's archive, Strava's bulk
+    export (names, gear and perceived exertion from activities.csv), Apple
+    Health's export.zip. A re-run reads only new or changed files.
+
     \b
     Example:
         kneeload ingest ~/Downloads/strava_export.zip ~/garmin/
