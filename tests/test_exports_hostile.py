@@ -236,6 +236,42 @@ def test_apple_workouts_are_named_as_the_fitness_app_does(tmp_path):
     assert names == ["Outdoor Run", "Indoor Run", "Outdoor Cycle"]
 
 
+def test_apple_effort_rating_is_the_rpe(tmp_path):
+    """iOS 18: the runner's WorkoutEffortScore over a workout's span is its RPE."""
+    xml = _apple_xml()
+    run = _workout_span(xml, 0)
+    treadmill = _workout_span(xml, 1)
+    efforts = (
+        _effort("WorkoutEffortScore", run, "7")  # the runner's own rating
+        + _effort("EstimatedWorkoutEffortScore", treadmill, "5")  # Apple's guess
+        + _effort("WorkoutEffortScore", treadmill, "11")  # not on the 1-10 scale
+    )
+    at = xml.index(b"<Workout ")
+    xml = xml[:at] + efforts.encode() + xml[at:]
+    _cli(tmp_path / "home", "ingest", str(_apple_zip(tmp_path, xml)))
+    acts = _activities(tmp_path / "home")
+    assert [a["rpe"] for a in acts] == [7.0, None, None]
+    # sRPE = RPE x moving minutes (RULES §14)
+    assert acts[0]["srpe"] == pytest.approx(7.0 * acts[0]["moving_s"] / 60, abs=0.1)
+
+
+def _workout_span(xml: bytes, n: int) -> tuple[str, str]:
+    """startDate and endDate of the n-th <Workout> of an export.xml."""
+    at = -1
+    for _ in range(n + 1):
+        at = xml.index(b"<Workout ", at + 1)
+    head = xml[at : xml.index(b">", at)].decode()
+    return head.split('startDate="')[1][:25], head.split('endDate="')[1][:25]
+
+
+def _effort(kind: str, span: tuple[str, str], value: str) -> str:
+    return (
+        f' <Record type="HKQuantityTypeIdentifier{kind}" sourceName="Watch" '
+        f'unit="appleEffortScore" creationDate="{span[1]}" startDate="{span[0]}" '
+        f'endDate="{span[1]}" value="{value}"/>\n'
+    )
+
+
 def test_apple_export_cut_inside_the_last_workout(tmp_path):
     xml = _apple_xml()
     last = xml.rindex(b"<Workout ")  # the ride, after the yoga

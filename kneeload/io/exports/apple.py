@@ -26,7 +26,9 @@ the next, at most 10 s: RULES §10), cadence from the ``StepCount`` records of t
 workout's own source over its moving time (steps/min), the route GPX named by
 ``WorkoutRoute/FileReference`` for positions (time zone) and altitude (descent),
 and ``HKIndoorWorkout`` = 1 -> treadmill. The sport is the export's own
-(``export_sport``, RULES §1.4).
+(``export_sport``, RULES §1.4); the name is the Fitness app's ("Outdoor Run");
+the runner's own effort rating (iOS 18 ``WorkoutEffortScore``, 1-10, over the
+workout's span) is its RPE (Apple's estimated effort is not a perceived one).
 """
 
 from __future__ import annotations
@@ -74,6 +76,17 @@ _RECORD_RE = re.compile(
     + _ATTRS
     + rb' value="([^"]*)"'
 )
+#: The runner's own effort rating of a workout (iOS 18, 1-10): its RPE.
+_EFFORT_TYPE = b"HKQuantityTypeIdentifierWorkoutEffortScore"
+_EFFORT_RE = re.compile(
+    rb'<Record type="' + _EFFORT_TYPE + rb'"'
+    + _ATTRS
+    + rb' startDate="([^"]*)" endDate="([^"]*)"'
+    + _ATTRS
+    + rb' value="([^"]*)"'
+)  # fmt: skip
+#: An effort rating belongs to the workout it overlaps, or that starts this close.
+EFFORT_MATCH_S = 60.0
 _WORKOUT_RE = re.compile(rb"<Workout\s[^>]*?(?:/>|>.*?</Workout>)", re.DOTALL)
 _DTD_RE = re.compile(rb"<!DOCTYPE\s+\w+([^\[>]*)(?:\[(.*?)\]\s*)?>", re.DOTALL)
 
@@ -122,6 +135,8 @@ class ExportScan:
     notes: list[str] = field(default_factory=list)
     #: what of the file could not be read (a cut-off end, an unreadable workout)
     problems: list[str] = field(default_factory=list)
+    #: (start, end, score) of the runner's WorkoutEffortScore records
+    efforts: list[tuple[float, float, float]] = field(default_factory=list)
     truncated: bool = False  # the file ends before ``</HealthData>``
     cut_text: bytes = b""  # ... inside this unfinished ``<Workout>`` (it is lost)
 
@@ -156,6 +171,7 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
     sources: dict[bytes, int] = {}
     blocks: list[bytes] = []
     tail = _head(fh, name)
+    efforts: list[tuple[float, float, float]] = []
     ending = b""  # the last bytes of the file: does it close </HealthData>?
     cut_text = b""
     while True:
@@ -188,6 +204,8 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
                 st_v.append(np.array([m[4] for m in steps]).astype(np.float64))
                 ids = [sources.setdefault(m[1], len(sources)) for m in steps]
                 st_s.append(np.array(ids, np.int32))
+        if buf.find(_EFFORT_TYPE, 0, cut) >= 0:
+            efforts += [_effort(m) for m in _EFFORT_RE.findall(part)]
         if buf.find(b"<Workout ", 0, cut) >= 0:
             matches = list(_WORKOUT_RE.finditer(part))
             blocks.extend(bytes(m.group(0)) for m in matches)
@@ -209,6 +227,7 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
         n_workouts_seen=len(blocks),
         truncated=not ending.rstrip().endswith(b"</HealthData>"),
         cut_text=cut_text,
+        efforts=[e for e in efforts if 1.0 <= e[2] <= 10.0],
     )
     order = np.argsort(scan.hr_time, kind="stable")
     scan.hr_time, scan.hr_bpm = scan.hr_time[order], scan.hr_bpm[order]
@@ -231,6 +250,26 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
         if workout is not None:
             scan.workouts.append(workout)
     return scan
+
+
+def _effort(match: tuple[bytes, ...]) -> tuple[float, float, float]:
+    """(start, end, score) of one effort record; NaN score when unreadable."""
+    try:
+        score = float(match[2])
+    except ValueError:
+        score = float("nan")
+    return _epoch_and_offset(match[0])[0], _epoch_and_offset(match[1])[0], score
+
+
+def workout_rpe(scan: ExportScan, workout: Workout) -> float | None:
+    """The runner's effort rating of the workout (1-10), if one was given."""
+    best: tuple[float, float] | None = None
+    for start, end, score in scan.efforts:
+        overlap = min(end, workout.end_utc) - max(start, workout.start_utc)
+        near = abs(start - workout.start_utc) <= EFFORT_MATCH_S
+        if (overlap > 0 or near) and (best is None or overlap > best[0]):
+            best = (overlap, score)
+    return best[1] if best else None
 
 
 def cut_workout_words(text: bytes) -> str:
@@ -457,6 +496,7 @@ def to_activity(
         notes=notes,
         export_sport=workout.sport,
         name=fitness_name(workout),
+        rpe=workout_rpe(scan, workout),
     )
 
 
