@@ -109,6 +109,46 @@ def test_strava_csv_from_a_spreadsheet(tmp_path, zipped):
     assert out.splitlines()[-1] == "3 activities"
 
 
+def test_strava_csv_with_a_quote_that_never_closes(tmp_path):
+    """An open quote swallows the rest of the file into one huge field."""
+    files, _ = strava_files({4711: "Easy", 4712: "Tempo", 4713: "Long"})
+    rows = list(csv.reader(io.StringIO(files["activities.csv"].decode(), newline="")))
+    desc = rows[0].index("Activity Description")
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(rows[:2])  # the header and 4711, intact
+    broken = [*rows[2]]
+    broken[desc] = "x" * 10
+    line = io.StringIO(newline="")
+    csv.writer(line).writerow(broken)
+    # 4712's description opens a quote that never closes, then 200 KB of text
+    text = line.getvalue().replace(",xxxxxxxxxx,", ',"xxxxxxxxxx,', 1)
+    files["activities.csv"] = (out.getvalue() + text + "y" * 200_000).encode()
+    path = tmp_path / "export.zip"
+    path.write_bytes(zip_bytes(files))
+    code, _, err = _cli(tmp_path / "home", "ingest", str(path))
+    assert code == 0
+    _no_traceback(err)
+    (line,) = _problem_lines(err)
+    assert line.startswith(f"error: {path}!activities.csv: damaged CSV at line ")
+    assert line.endswith(
+        "names, gear and types kept for the first row; the other files are read "
+        "without them"
+    )
+    acts = _activities(tmp_path / "home")
+    assert [a["name"] for a in acts] == ["Easy", None, None]  # all three read
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp1252"])
+def test_strava_csv_saved_by_a_spreadsheet_in_another_encoding(tmp_path, encoding):
+    files, _ = strava_files({4711: "Caf\u00e9 run", 4712: "Tempo", 4713: "Long"})
+    files["activities.csv"] = files["activities.csv"].decode().encode(encoding)
+    path = tmp_path / "export.zip"
+    path.write_bytes(zip_bytes(files))
+    _cli(tmp_path / "home", "ingest", str(path))
+    names = [a["name"] for a in _activities(tmp_path / "home")]
+    assert names == ["Caf\u00e9 run", "Tempo", "Long"]
+
+
 def test_strava_csv_in_another_language_is_said(tmp_path):
     """A German account's CSV: no 'Filename' column to join by; files read alone."""
     files, _ = strava_files({4711: "Morgenlauf", 4712: "Tempo", 4713: "Lang"})

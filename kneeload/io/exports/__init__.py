@@ -48,7 +48,17 @@ def detect(tree: ArchiveTree) -> Detection | None:
     found = Detection()
     hit = False
     for finder in (_strava, _garmin, _apple):
-        hit = finder(tree, found) or hit
+        try:
+            hit = finder(tree, found) or hit
+        except Exception as exc:  # an export's metadata never stops the ingest
+            hit = True
+            found.problems.append(
+                CorruptFileError(
+                    tree.root,
+                    f"could not read the export's own files ({type(exc).__name__}: "
+                    f"{exc}); its activity files are read without them",
+                )
+            )
     return found if hit else None
 
 
@@ -96,12 +106,14 @@ def _strava(tree: ArchiveTree, found: Detection) -> bool:
             rel = e.name[len(root) :] if e.name.startswith(root) else ""
             if rel.lower().startswith(strava.NON_ACTIVITY_FOLDERS):
                 found.quiet.add(e.key)
+        damage: list[str] = []
         try:
-            rows = strava.read_activities_csv(csv_entry.source.read())
+            rows = strava.read_activities_csv(csv_entry.source.read(), damage)
         except ActivityFileError as exc:  # named by the CSV's own key
             kind = type(exc) if exc.path == strava.CSV_NAME else None
             found.problems.append(kind(csv_entry.key, exc.reason) if kind else exc)
             continue
+        found.problems += [CorruptFileError(csv_entry.key, why) for why in damage]
         for row in rows:
             name = root + row.filename
             entry = by_name.get(name) or by_lower.get(name.lower())

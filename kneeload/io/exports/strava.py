@@ -21,7 +21,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from kneeload.errors import NotAnActivityError
+from kneeload.errors import CorruptFileError, NotAnActivityError
 from kneeload.io.exports._text import one_line
 from kneeload.sport import sport_word
 
@@ -55,16 +55,22 @@ class StravaRow:
         }
 
 
-def read_activities_csv(data: bytes) -> list[StravaRow]:
+def read_activities_csv(
+    data: bytes, problems: list[str] | None = None
+) -> list[StravaRow]:
     """Rows of a Strava ``activities.csv`` that name a file, read by column position.
 
     A Strava CSV without a ``Filename`` column (headers in another language)
     cannot be joined to the files: that is a ``NotAnActivityError`` (ingest names
-    the file and reads the files alone).
+    the file and reads the files alone). A CSV damaged part way keeps the rows
+    before the damage and says why in ``problems``. UTF-16 (a spreadsheet's
+    "Unicode text") and Windows-1252 files are read too.
     """
-    text = data.decode("utf-8-sig", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise CorruptFileError(CSV_NAME, f"unreadable CSV header ({exc})") from exc
     if not header:
         return []
     col = _first_positions(header)
@@ -76,8 +82,21 @@ def read_activities_csv(data: bytes) -> list[StravaRow]:
             "no 'Filename' column (headers in another language?): the activity "
             "files are read without Strava's names, gear, effort and types",
         )
-    rows = []
-    for fields in reader:
+    rows: list[StravaRow] = []
+    while True:
+        try:
+            fields = next(reader, None)
+        except csv.Error as exc:  # a field that never ends, a NUL in old Pythons
+            if problems is not None:
+                first = "first row" if len(rows) == 1 else f"first {len(rows)} rows"
+                problems.append(
+                    f"damaged CSV at line {reader.line_num} ({exc}): names, gear "
+                    f"and types kept for the {first}; the other files are read "
+                    "without them"
+                )
+            break
+        if fields is None:
+            break
 
         def get(name: str, fields: list[str] = fields) -> str | None:
             i = col.get(name)
@@ -99,6 +118,16 @@ def read_activities_csv(data: bytes) -> list[StravaRow]:
             )
         )
     return rows
+
+
+def _decode(data: bytes) -> str:
+    """The CSV's text: UTF-8 (with or without BOM), UTF-16 with a BOM, else cp1252."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
 
 
 def _first_positions(header: list[str]) -> dict[str, int]:
