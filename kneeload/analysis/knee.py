@@ -339,7 +339,7 @@ def shoe_pairs(
     for n in marks:
         since.setdefault(str(n.name), n.day)
     totals: dict[str, list[float]] = {}
-    first = date.min
+    first = date(1900, 1, 1)  # every run (pandas 2.1 timestamps stop at 1677)
     for _, row in running(activities, start=first, end=as_of).iterrows():
         day = pd.Timestamp(row["local_date"]).date()
         name = _gear(row) or next(
