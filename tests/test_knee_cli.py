@@ -98,6 +98,8 @@ def test_knee_json_shape(home: Path) -> None:
     code, out, _ = _run(home, "knee")
     assert code == 0 and 'Stage 1 of 3 — "I have not been running' in out
     assert out.count("the plan belongs to you and your physio") == 1
+    code, out, _ = _run(home, "check")
+    assert code == 0 and "knee: stage 1 of 3; Stage 2 comes with a run" in out
 
 
 def test_new_shoes_line_in_check_human_and_json(tmp_path: Path) -> None:

@@ -117,6 +117,10 @@ def render_check(
         lines.append("")
     for note in doc.get("notes", []):
         lines += _wrap(f"note: {note}", indent=0)
+    if doc.get("knee"):  # knee pain noted: the stage (kneeload knee has the rest)
+        knee = doc["knee"]
+        lines += _wrap(f"knee: stage {knee['stage']} of 3; {knee['next_step']} "
+                       "See: kneeload knee", indent=0)  # fmt: skip
     return "\n".join(lines).rstrip()
 
 
