@@ -472,5 +472,11 @@ def test_weekly_report_has_the_knee_section_and_chart(
     text = " ".join(render_text(plain).split())
     assert "WARM-UP AND COOL-DOWN" in text and "knee hugs to calf raise" in text
     assert "YOUR KNEE" not in text
+    spike_week = build_weekly_report(
+        acts, settings=Settings(), week_ending=day(55), knee_notes=notes
+    )
+    text = " ".join(render_text(spike_week).split())
+    assert "You also started running in Pegasus 41 on 2026-04-21." in text
+    assert "Stage 1 of 3" in text  # 5/10 after the 20 km run that Sunday
     quiet = build_weekly_report(acts, settings=Settings(), week_ending=day(20))
     assert quiet.flags == [] and quiet.warm_up == ()  # no caution, no taper
