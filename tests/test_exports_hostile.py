@@ -312,6 +312,32 @@ def _effort(kind: str, span: tuple[str, str], value: str) -> str:
     )
 
 
+def test_apple_damaged_record_values_lose_only_those_records(tmp_path):
+    """A flipped byte in one HR value, one step count and one date."""
+    files, expected = apple_export()
+    xml = files[EXPORT_XML]
+
+    def spoil(data: bytes, kind: bytes, attr: bytes, new: bytes) -> bytes:
+        at = data.index(attr, data.index(b"HKQuantityTypeIdentifier" + kind))
+        end = data.index(b'"', at + len(attr))
+        return data[:at] + attr + new + data[end:]
+
+    xml = spoil(xml, b"HeartRate", b'value="', b"1x0")
+    xml = spoil(xml, b"StepCount", b'value="', b"")
+    xml = spoil(xml, b"StepCount", b'startDate="', b"2026-1!-16 07:59:30 +0100")
+    code, _, err = _cli(tmp_path / "home", "ingest", str(_apple_zip(tmp_path, xml)))
+    assert code == 0 and _problem_lines(err) == []
+    run, treadmill, _ = _activities(tmp_path / "home")
+    # one HR record of ~540 fewer: within the hand value's tolerance (RULES §10)
+    assert run["avg_hr"] == pytest.approx(expected["run"]["hr"], abs=2)
+    # the first watch step record (170 steps over 07:59:30-08:00:30, half of it
+    # inside the run) is the one spoilt twice: 85 steps fewer over the run
+    minutes = expected["run"]["elapsed"] / 60.0
+    steps = expected["run"]["cadence"] * minutes - 85.0
+    assert run["cadence_spm"] == pytest.approx(steps / minutes, abs=0.5)
+    assert treadmill["avg_hr"] == pytest.approx(expected["treadmill"]["hr"], abs=2)
+
+
 def test_apple_export_cut_inside_the_last_workout(tmp_path):
     xml = _apple_xml()
     last = xml.rindex(b"<Workout ")  # the ride, after the yoga

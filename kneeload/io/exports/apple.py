@@ -197,11 +197,11 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
             )
             if hr:
                 hr_t.append(_epochs([m[2] for m in hr]))
-                hr_v.append(np.array([m[4] for m in hr]).astype(np.float64))
+                hr_v.append(_floats([m[4] for m in hr]))
             if steps:
                 st_a.append(_epochs([m[2] for m in steps]))
                 st_b.append(_epochs([m[3] for m in steps]))
-                st_v.append(np.array([m[4] for m in steps]).astype(np.float64))
+                st_v.append(_floats([m[4] for m in steps]))
                 ids = [sources.setdefault(m[1], len(sources)) for m in steps]
                 st_s.append(np.array(ids, np.int32))
         if buf.find(_EFFORT_TYPE, 0, cut) >= 0:
@@ -234,9 +234,15 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
     order = np.argsort(scan.step_start, kind="stable")
     for name in ("step_start", "step_end", "step_count", "step_source"):
         setattr(scan, name, getattr(scan, name)[order])
+    readable = np.isfinite(scan.step_count) & np.isfinite(scan.step_start)
+    readable &= np.isfinite(scan.step_end)
+    if not readable.all():  # a damaged value or date: that record is not counted
+        for name in ("step_start", "step_end", "step_count", "step_source"):
+            setattr(scan, name, getattr(scan, name)[readable])
     spans = scan.step_end - scan.step_start
     scan.longest_step_s = float(spans.max()) if spans.size else 0.0
     plausible = (scan.hr_bpm >= HR_RANGE_BPM[0]) & (scan.hr_bpm <= HR_RANGE_BPM[1])
+    plausible &= np.isfinite(scan.hr_time)  # NaN bpm fails the range test too
     if not plausible.all():  # RULES §1.5: not a heart rate
         scan.notes.append(f"{int((~plausible).sum())} heart rates outside 25-240 bpm")
         scan.hr_time, scan.hr_bpm = scan.hr_time[plausible], scan.hr_bpm[plausible]
@@ -306,6 +312,20 @@ def _safe_cut(buf: bytes) -> int:
         if not complete:
             cut = start
     return cut
+
+
+def _floats(values: list[bytes]) -> np.ndarray:
+    """The record values as floats (vectorised); one unreadable value is NaN."""
+    try:
+        return np.array(values).astype(np.float64)
+    except ValueError:  # a damaged value: read one by one
+        out = np.full(len(values), np.nan)
+        for i, value in enumerate(values):
+            try:
+                out[i] = float(value)
+            except ValueError:
+                continue
+        return out
 
 
 def _cat(parts: list[np.ndarray]) -> np.ndarray:
