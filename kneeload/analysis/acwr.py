@@ -8,11 +8,13 @@ Input is a continuous daily load series (rest days = 0), e.g. running km.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
+from kneeload.analysis.daily import history_blocks
 from kneeload.config import Settings
 
 STATUSES: tuple[str, ...] = (
@@ -80,7 +82,39 @@ def chronic_km_per_week(load: pd.Series, *, acute: int, chronic: int) -> pd.Seri
 
 
 def acwr_frame(load: pd.Series, *, settings: Settings) -> pd.DataFrame:
-    """All three ACWR variants, acute/chronic km and the gating status, per day."""
+    """All three ACWR variants, acute/chronic km and the gating status, per day.
+
+    Each history block (:func:`~kneeload.analysis.daily.history_blocks`: a break
+    of at least the chronic window starts a new one) is computed on its own, as
+    if it were the whole history: the EWMA is seeded again with the mean of its
+    days 1-28, and nothing before the break reaches any window (RULES §1.6, §3).
+    """
+    return _by_block(load, settings, _block_frame)
+
+
+def acwr_status_series(load: pd.Series, *, settings: Settings) -> pd.Series:
+    """Per-day gating status (first match wins, in the order of ``STATUSES``)."""
+    frame = _by_block(
+        load, settings, lambda part, s, restarted: _block_status(part, s, restarted)
+    )
+    return frame["acwr_status"]
+
+
+def _by_block(
+    load: pd.Series,
+    settings: Settings,
+    fn: Callable[[pd.Series, Settings, bool], pd.DataFrame],
+) -> pd.DataFrame:
+    """``fn(block, settings, restarted)`` per history block, concatenated in order."""
+    blocks = history_blocks(load, gap_days=settings.thresholds.acwr.chronic_days)
+    if len(load) == 0 or blocks[-1] == blocks[0]:
+        return fn(load, settings, bool(blocks[0] > 1) if len(load) else False)
+    parts = [fn(load[blocks == b], settings, bool(b > 1)) for b in np.unique(blocks)]
+    return pd.concat(parts)
+
+
+def _block_frame(load: pd.Series, settings: Settings, restarted: bool) -> pd.DataFrame:
+    """The ACWR frame of one history block (see :func:`acwr_frame`)."""
     cfg = settings.thresholds.acwr
     acute, chronic = cfg.acute_days, cfg.chronic_days
     frame = pd.DataFrame(
@@ -95,26 +129,31 @@ def acwr_frame(load: pd.Series, *, settings: Settings) -> pd.DataFrame:
         },
         index=load.index,
     )
-    frame["acwr_status"] = acwr_status_series(load, settings=settings)
-    frame["ewma_provisional"] = np.arange(len(load)) + 1 < cfg.ewma_final_days
+    frame["acwr_status"] = _block_status(load, settings, restarted)["acwr_status"]
+    frame["ewma_provisional"] = _history_day(load) < cfg.ewma_final_days
     return frame
 
 
-def acwr_status_series(load: pd.Series, *, settings: Settings) -> pd.Series:
-    """Per-day gating status (first match wins, in the order of ``STATUSES``)."""
+def _block_status(load: pd.Series, settings: Settings, restarted: bool) -> pd.DataFrame:
+    """Gating status of one block; a restarted block's first days are a break.
+
+    The first ``min_history_days`` of a block are gated as the start of a history
+    (the same days, so a block reads the same with or without what came before);
+    after a break (``restarted``) they read ``after_break``.
+    """
     cfg = settings.thresholds.acwr
-    day_number = _history_day(load)
+    short = _history_day(load) < cfg.min_history_days
     chronic_week = chronic_km_per_week(
         load, acute=cfg.acute_days, chronic=cfg.chronic_days
     ).to_numpy()
     conditions = [
-        day_number < cfg.min_history_days,
+        short & (not restarted),
         _in_taper(load.index, settings),
-        _after_break(load, cfg.break_days, cfg.after_break_days),
+        _after_break(load, cfg.break_days, cfg.after_break_days) | short,
         chronic_week < cfg.low_chronic_km_per_week,
     ]
     status = np.select(conditions, list(STATUSES[1:]), default="ok")
-    return pd.Series(status, index=load.index, name="acwr_status")
+    return pd.DataFrame({"acwr_status": status}, index=load.index)
 
 
 def _history_day(load: pd.Series) -> np.ndarray:

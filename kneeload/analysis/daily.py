@@ -85,3 +85,28 @@ def daily_series(
     index = pd.date_range(lo.normalize(), hi.normalize(), freq="D", name="date")
     summed = loads.groupby("day")[list(DAILY_COLUMNS)].sum()
     return summed.reindex(index, fill_value=0.0).astype(float)
+
+
+def history_blocks(load: pd.Series, *, gap_days: int) -> np.ndarray:
+    """Block number of each day: 0 before the first day with load, then 1, 2, …
+
+    A new block (a new history, RULES §1.6, §3) starts on the first day with load
+    after at least ``gap_days`` days without any (by default the chronic window,
+    28 days): nothing before such a break is in any window of the rules, and the
+    EWMA is seeded again. The days of a break belong to the block before it.
+    """
+    loaded = np.flatnonzero(load.to_numpy(dtype=float) > 0)
+    starts = np.zeros(len(load), dtype=int)
+    if len(loaded):
+        gaps = np.diff(loaded) - 1
+        first = np.concatenate([[True], gaps >= gap_days])
+        starts[loaded[first]] = 1
+    return np.cumsum(starts)
+
+
+def last_history_start(load: pd.Series, *, gap_days: int) -> pd.Timestamp | None:
+    """First day of the last block of :func:`history_blocks` (None without load)."""
+    blocks = history_blocks(load, gap_days=gap_days)
+    if not len(blocks) or blocks[-1] == 0:
+        return None
+    return pd.Timestamp(load.index[int(np.argmax(blocks == blocks[-1]))])

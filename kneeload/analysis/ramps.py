@@ -43,14 +43,28 @@ def _runs_in_week(runs: pd.DataFrame, as_of: date) -> np.ndarray:
 
 
 def session_spike(
-    runs: pd.DataFrame, *, settings: Settings, as_of: date, history_start: date
+    runs: pd.DataFrame,
+    *,
+    settings: Settings,
+    as_of: date,
+    history_start: date,
+    first_run: date | None = None,
 ) -> list[Flag]:
-    """Runs of the week > 10 % longer than the longest run of the prior 30 days."""
+    """Runs of the week > 10 % longer than the longest run of the prior 30 days.
+
+    Runs count from ``min_history_days`` after ``history_start`` (the current
+    history, RULES §1.6, §9); a run with no run in the prior 30 days after the
+    store's ``first_run`` day is the first run after a break (INFO), even early
+    in a history that a break started.
+    """
     cfg = settings.thresholds.session_spike
     km = pd.to_numeric(runs["distance_m"], errors="coerce").fillna(0.0) / 1000.0
     peak, count = prior_window(km, runs["start_utc"], cfg.window_days)
     days = days_since(runs, history_start)
-    eligible = _runs_in_week(runs, as_of) & (days >= cfg.min_history_days)
+    returning = np.zeros(len(runs), dtype=bool)
+    if first_run is not None:
+        returning = (count == 0) & (days_since(runs, first_run) > 0)
+    eligible = _runs_in_week(runs, as_of) & ((days >= cfg.min_history_days) | returning)
     flags = []
     for i in np.flatnonzero(eligible & (km.to_numpy() > 0)):
         when = pd.Timestamp(runs["local_date"].iloc[i]).date()

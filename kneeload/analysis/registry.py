@@ -39,6 +39,7 @@ import pandas as pd
 
 from kneeload.analysis.acwr import acwr_frame, in_taper_window
 from kneeload.analysis.cadence import gait_flags
+from kneeload.analysis.daily import last_history_start
 from kneeload.analysis.dates import local_days
 from kneeload.analysis.evidence import SEVERITIES, Flag
 from kneeload.analysis.ramps import descent_ramp, session_spike, weekly_ramp
@@ -93,8 +94,12 @@ class RuleContext:
     the running activities up to ``as_of`` in start order. The history of the
     running rules starts at the first run (RULES §1.6): days before it (a walk or
     a ride months earlier) are not a break to return from, nor empty weeks to ramp
-    against, so ``daily`` is cut to start there. The ACWR frame and the gait
-    flags are computed once, on first use, and shared by the rules.
+    against. A break of at least the chronic window (28 days) starts a new history
+    (RULES §3): ``daily`` is cut to start at the first run after the last such
+    break, so every look-back (baselines, percentiles, minimum history) stays in
+    the runner's current history. The ACWR frame is computed on the whole series
+    since the first run, block by block (it knows a restart is a return from a
+    break); it and the gait flags are computed once, on first use, and shared.
     """
 
     def __init__(
@@ -102,22 +107,28 @@ class RuleContext:
         as_of: date,
     ) -> None:  # fmt: skip
         daily = daily.loc[: pd.Timestamp(as_of)]
+        self.first_run: date | None = None
         if len(runs):
-            daily = daily.loc[local_days(runs).min() :]
-        self.daily = daily
+            first = local_days(runs).min()
+            daily = daily.loc[first:]
+            self.first_run = first.date()
+        self._since_first_run = daily
+        gap = settings.thresholds.acwr.chronic_days
+        start = last_history_start(daily["run_km"], gap_days=gap) if len(daily) else None
+        self.daily = daily.loc[start:] if start is not None else daily
         self.runs = runs
         self.settings = settings
         self.as_of = as_of
 
     @property
     def history_start(self) -> date:
-        """The first day of the daily series (the start of the runner's history)."""
+        """The first day of ``daily``: the start of the runner's current history."""
         return self.daily.index[0].date()
 
     @cached_property
     def acwr(self) -> pd.DataFrame:
         """All ACWR variants and their gating status per day (RULES §3)."""
-        return acwr_frame(self.daily["run_km"], settings=self.settings)
+        return acwr_frame(self._since_first_run["run_km"], settings=self.settings)
 
     @property
     def acwr_last(self) -> tuple[float | None, str]:
@@ -172,7 +183,7 @@ class Rule:
 def _session_spike(ctx: RuleContext) -> list[Flag]:
     return session_spike(
         ctx.runs, settings=ctx.settings, as_of=ctx.as_of,
-        history_start=ctx.history_start,
+        history_start=ctx.history_start, first_run=ctx.first_run,
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kneeload.analysis.daily import daily_series, running_mask
+from kneeload.analysis.daily import daily_series, last_history_start, running_mask
 from kneeload.analysis.dates import check_day, local_days, window_mask
 from kneeload.analysis.evidence import Flag
 from kneeload.analysis.load import load_rows
@@ -177,7 +177,7 @@ def taper_check(
     distance = MARATHON_M if race_distance_m is None else float(race_distance_m)
     start49, _ = week_bounds(race_date, -7)
     runs = _running_upto(activities, as_of)
-    first = local_days(runs).min().date() if len(runs) else None
+    first = _history_start(runs, settings, as_of)
     history_days = (race_date - first).days if first is not None else 0
     daily = _daily(runs, settings, start49, race_date, first)
     base_rows = [_weekly(daily, race_date, k, as_of) for k in BASELINE_WEEKS]
@@ -219,6 +219,17 @@ def _baseline(
     runs = float(np.mean([r["runs"] for r in kept]))
     hi = float(np.mean([r["hi_min"] for r in kept]))
     return baseline, dropped, runs, hi
+
+
+def _history_start(runs: pd.DataFrame, settings: Settings, as_of: date) -> Any:
+    """The first run of the current history (after the last break of at least the
+    chronic window, RULES §1.6, §3), or None without runs."""
+    if runs.empty:
+        return None
+    first = local_days(runs).min()
+    km = daily_series(runs, settings=settings, start=first, end=as_of)["run_km"]
+    start = last_history_start(km, gap_days=settings.thresholds.acwr.chronic_days)
+    return (first if start is None else start).date()
 
 
 def _running_upto(activities: pd.DataFrame, as_of: date) -> pd.DataFrame:
