@@ -320,3 +320,67 @@ def test_acwr_words_and_flags_at_the_band_edges(
     assert [(f.rule, f.severity) for f in fired] == ([flag] if flag else [])
     gated = acwr_high(ratio, "taper", settings=Settings(), as_of=day)
     assert gated == [] and acwr_status_text(ratio, "taper").startswith("not shown")
+
+
+def test_history_blocks_by_hand() -> None:
+    """RULES §1.6, §3: a block starts at the first load and after >= 28 empty days.
+
+    Days 0-1 empty (block 0), load on day 2 (block 1); 27 empty days then load on
+    day 30: the same block; 28 empty days then load on day 59: block 2."""
+    from kneeload.analysis.daily import history_blocks, last_history_start
+
+    loads = [0.0, 0.0, 5.0] + [0.0] * 27 + [3.0] + [0.0] * 28 + [4.0]
+    blocks = history_blocks(series(loads), gap_days=28)
+    assert list(blocks[:2]) == [0, 0]
+    assert set(blocks[2:59]) == {1} and blocks[59] == 2
+    assert last_history_start(series(loads), gap_days=28) == pd.Timestamp(
+        "2024-01-01"
+    ) + pd.Timedelta(days=59)
+    assert last_history_start(series([0.0, 0.0]), gap_days=28) is None
+
+
+def _block(days: int) -> list[float]:
+    """A block with a weekly pattern (8, 0, 6, 0, 10, 0, 14 km) and a 19 km day."""
+    week = [8.0, 0.0, 6.0, 0.0, 10.0, 0.0, 14.0]
+    loads = (week * (days // 7 + 1))[:days]
+    loads[-1] = 19.0
+    return loads
+
+
+def test_a_break_of_the_chronic_window_starts_a_new_ewma_seed() -> None:
+    """RULES §3 (grade C): after >= 28 days without load the EWMA is seeded again
+    with the mean of the new block's days 1-28, as if the block were the whole
+    history; every ACWR number of the block from its day 28 on is the same with or
+    without 100 days of old load before a 40-day break."""
+    new = _block(60)
+    old = [12.0 if i % 2 else 0.0 for i in range(100)] + [0.0] * 40
+    s = Settings()
+    alone = acwr_frame(series(new, "2024-06-01"), settings=s)
+    start = pd.Timestamp("2024-06-01") - pd.Timedelta(days=len(old))
+    both = acwr_frame(series(old + new, str(start.date())), settings=s)
+    tail = both.loc[alone.index]
+    np.testing.assert_allclose(alone["ewma"].iloc[27:], tail["ewma"].iloc[27:])
+    assert np.allclose(
+        alone["ewma"].iloc[27:], ewma_by_hand(new, 7, 28)[27:], equal_nan=True
+    )
+    for col in ("uncoupled", "coupled", "acute_km", "chronic_km_per_week"):
+        np.testing.assert_allclose(alone[col].iloc[27:], tail[col].iloc[27:])
+    assert list(alone["ewma_provisional"]) == list(tail["ewma_provisional"])
+    # the same days are gated; after a break they say so
+    assert set(alone["acwr_status"].iloc[:27]) == {"insufficient_history"}
+    assert set(tail["acwr_status"].iloc[:27]) == {"after_break"}
+    assert list(alone["acwr_status"].iloc[27:]) == list(tail["acwr_status"].iloc[27:])
+
+
+def test_a_shorter_break_keeps_the_ewma_going() -> None:
+    """A 20-day break (14-27 days) is a break inside one history: after_break for
+    4 weeks, and the EWMA runs on through it (one seed, RULES §3)."""
+    loads = _block(42) + [0.0] * 20 + _block(42)
+    frame = acwr_frame(series(loads), settings=Settings())
+    expected = ewma_by_hand(loads, 7, 28)
+    np.testing.assert_allclose(frame["ewma"].iloc[27:], expected[27:])
+    restart = 62
+    status = frame["acwr_status"]
+    assert set(status.iloc[restart : restart + 28]) == {"after_break"}
+    assert status.iloc[restart + 28] == "ok"
+    assert not frame["ewma_provisional"].iloc[restart]

@@ -587,3 +587,123 @@ def test_sample_low_cadence_stretch_and_downhill_week(sample) -> None:
     assert len(weekly) == 1
     # weekly descent from the files, within 10 % of the noise-free route profile
     assert weekly[0].value == pytest.approx(downhill["weekly_descent_m"], rel=0.1)
+
+
+# --- an old history in the same store (RULES §1.6, §3) ---------------------------
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_activities"
+SAMPLE_WEEK = [date(2026, 8, 24) + timedelta(days=i) for i in range(7)]
+
+
+def _kneeload(home: Path, *args: str) -> str:
+    from click.testing import CliRunner
+
+    from kneeload.cli import cli
+
+    result = CliRunner().invoke(cli, ["--home", str(home), *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _old_runs(folder: Path) -> Path:
+    """Six weeks of hard 2013 runs (4 a week, 185 bpm), written as FIT files."""
+    from datetime import UTC, datetime
+
+    from kneeload._testing.synth import simulate_run, write_fit
+
+    folder.mkdir()
+    for i in range(24):
+        day = datetime(2013, 5, 6, 7, tzinfo=UTC) + timedelta(days=7 * (i // 4) + i % 4)
+        sim = simulate_run(day, distance_km=8 + i % 5, hr_mean=185.0, seed=i)
+        (folder / f"old-{i:02d}.fit").write_bytes(write_fit(sim))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def two_homes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(the sample block alone, the sample block beside a 2013 history)."""
+    if not (SAMPLES / "index.toml").exists():
+        pytest.skip(f"sample block not generated ({SAMPLES} missing)")
+    base = tmp_path_factory.mktemp("old-history")
+    alone, both = base / "alone", base / "both"
+    _kneeload(alone, "ingest", str(SAMPLES))
+    _kneeload(both, "ingest", str(_old_runs(base / "old")), str(SAMPLES))
+    return alone, both
+
+
+def _history(home: Path) -> pd.DataFrame:
+    from kneeload.history import open_history
+
+    history = open_history(home)
+    try:
+        return add_trimp(history.activities, settings=Settings())
+    finally:
+        history.close()
+
+
+def test_an_old_history_leaves_the_sample_week_as_it_is(
+    two_homes: tuple[Path, Path],
+) -> None:
+    """Issue 9 item 3: with 2013 runs in the store, the week of 24-30 Aug 2026 had
+    intensity_ramp and monotony_high and an EWMA ACWR of 1.542 instead of 1.434
+    (the baselines, the strain percentile and the EWMA seed reached back to 2013).
+    A break of >= 28 days starts a new history: every flag, ACWR variant (to 3
+    decimals, as JSON gives them) and the monotony are the same on every day."""
+    from kneeload.analysis.registry import RuleContext
+    from kneeload.analysis.rules import monotony
+
+    alone, both = two_homes
+    doc_alone = strict_json_doc(_kneeload(alone, "check", "--as-of", "2026-08-30",
+                                          "--json"))  # fmt: skip
+    doc_both = strict_json_doc(_kneeload(both, "check", "--as-of", "2026-08-30",
+                                         "--json"))  # fmt: skip
+    assert doc_both == doc_alone
+    assert doc_alone["load"]["acwr"]["ewma"] is not None
+    rules = {f["rule"] for f in doc_alone["flags"]}
+    assert not rules & {"intensity_ramp", "monotony_high"}
+    acts_alone, acts_both = _history(alone), _history(both)
+    assert local_min_year(acts_both) == 2013
+    for day in SAMPLE_WEEK:
+        a = check(acts_alone, settings=Settings(), as_of=day).to_json()
+        b = check(acts_both, settings=Settings(), as_of=day).to_json()
+        assert b["flags"] == a["flags"], day
+        assert b["load"] == a["load"], day
+        ctx = []
+        for acts in (acts_alone, acts_both):
+            upto = acts[pd.to_datetime(acts["local_date"]) <= pd.Timestamp(day)]
+            runs = upto[upto["sport"].eq("running")].sort_values("start_utc")
+            daily = daily_series(upto, settings=Settings(), end=day)
+            ctx.append(RuleContext(daily, runs, settings=Settings(), as_of=day))
+        assert ctx[1].history_start == ctx[0].history_start == date(2026, 7, 28)
+        mono = [float(monotony(c.daily["run_km"]).iloc[-1]) for c in ctx]
+        assert mono[1] == pytest.approx(mono[0], abs=1e-12), day
+
+
+def strict_json_doc(text: str) -> dict[str, Any]:
+    """The JSON document of a command (an object)."""
+    import json
+
+    doc = json.loads(text)
+    assert isinstance(doc, dict)
+    return doc
+
+
+def local_min_year(acts: pd.DataFrame) -> int:
+    """The year of the first activity in the store."""
+    return int(pd.to_datetime(acts["local_date"]).min().year)
+
+
+def test_the_first_run_after_the_old_history_is_a_return_from_a_break(
+    two_homes: tuple[Path, Path],
+) -> None:
+    """RULES §1.6: alone, 28 Jul 2026 is the start of the history (no flag,
+    insufficient_history); after the 2013 runs it is a return from a break: the
+    session spike's INFO and ``after_break`` (the same days gated)."""
+    alone, both = two_homes
+    day = date(2026, 7, 28)
+    a = check(_history(alone), settings=Settings(), as_of=day)
+    b = check(_history(both), settings=Settings(), as_of=day)
+    assert a.flags == [] and a.load["acwr_status"] == "insufficient_history"
+    assert [(f.rule, f.severity) for f in b.flags] == [("session_spike", "info")]
+    assert "after a break" in b.flags[0].message
+    assert b.load["acwr_status"] == "after_break"

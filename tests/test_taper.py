@@ -100,14 +100,27 @@ def test_textbook_taper_is_on_track() -> None:
 
 def test_peak_week_looks_back_16_weeks_only() -> None:
     """RULES §1.6: a 70 km week 17 weeks out is not this race's peak; a 50 km week
-    16 weeks out is. Peak = max(50, 40, 44, 36, 40) = 50, so race week's 20 km is
-    40 % of peak (with the 70 km week it would be 28.6 %)."""
-    plan = {-17: 70.0, -16: 50.0, **BASE, -3: 32.0, -2: 24.0, -1: 20.0}
+    16 weeks out is. Peak = max(50, 30, 40, 44, 36, 40) = 50, so race week's 20 km
+    is 40 % of peak (with the 70 km week it would be 28.6 %). Weeks -15 … -8 hold
+    30 km each, so there is no break in between."""
+    between = {k: 30.0 for k in range(-15, -7)}
+    plan = {-17: 70.0, -16: 50.0, **between, **BASE, -3: 32.0, -2: 24.0, -1: 20.0}
     result = _check(plan)
     assert result.peak_week_km == pytest.approx(50.0)
     assert result.weeks[-1].pct_of_peak == pytest.approx(40.0)
     without_16 = {k: v for k, v in plan.items() if k != -16}
     assert _check(without_16).peak_week_km == pytest.approx(44.0)
+
+
+def test_a_break_of_four_weeks_starts_the_race_history_again() -> None:
+    """RULES §1.6, §3: weeks -15 … -8 empty (8 weeks without running) end the old
+    history; the peak is max(40, 44, 36, 40) = 44, not the 50 km week -16, and the
+    history is counted from week -7 (49 days before the race)."""
+    plan = {-16: 50.0, **BASE, -3: 32.0, -2: 24.0, -1: 20.0}
+    result = _check(plan)
+    assert result.peak_week_km == pytest.approx(44.0)
+    assert result.history_days == 49
+    assert result.baseline_km_per_week == pytest.approx(40.0)
 
 
 @pytest.mark.parametrize(("days_before", "advised"), [(27, True), (28, False)])

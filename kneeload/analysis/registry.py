@@ -114,7 +114,7 @@ class RuleContext:
             self.first_run = first.date()
         self._since_first_run = daily
         gap = settings.thresholds.acwr.chronic_days
-        start = last_history_start(daily["run_km"], gap_days=gap) if len(daily) else None
+        start = last_history_start(daily["run_km"], gap_days=gap)
         self.daily = daily.loc[start:] if start is not None else daily
         self.runs = runs
         self.settings = settings
