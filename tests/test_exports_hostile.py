@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ from export_builders import (
 )
 
 from kneeload.cli import cli
+from kneeload.errors import ActivityFileError
+from kneeload.io.exports import apple, garmin, strava
 
 SUMMARY = "DI_CONNECT/DI-Connect-Fitness/runner@example.com_0_summarizedActivities.json"
 UPLOADED = "DI_CONNECT/DI-Connect-Uploaded-Files/UploadedFiles_0-_Part1.zip"
@@ -393,3 +396,59 @@ def test_apple_unreadable_workout_is_said(tmp_path):
     assert line.startswith("partial: ") and ": workout 2 not read (unreadable" in line
     acts = _activities(tmp_path / "home")
     assert [a["name"] for a in acts] == ["Outdoor Run", "Outdoor Cycle"]
+
+
+def test_apple_bytes_that_are_not_utf8_in_a_date_or_a_type():
+    """Each found by mutating export.xml: one odd byte ended the whole export."""
+    xml = _apple_xml()
+    date_at = xml.index(b'startDate="', xml.index(b"HKQuantityTypeIdentifierHeartRate"))
+    xml = xml[: date_at + 20] + b"\xa6" + xml[date_at + 21 :]
+    kind_at = xml.index(b"HKWorkoutActivityTypeYoga")
+    xml = xml[:kind_at] + b"HKWorkout\xe2\x28ActivityTypeYoga" + xml[kind_at + 25 :]
+    scan = apple.scan_export(io.BytesIO(xml), "export.xml")
+    assert [w.sport for w in scan.workouts] == ["running", "running", "cycling"]
+
+
+def test_export_readers_never_raise_on_mutants():
+    """Seeded mutants of each export's own files: a named error or a result."""
+    seed = 20261201
+    rng = random.Random(seed)
+    files, _ = apple_export()
+    xml = files[EXPORT_XML]
+    summary = garmin_archive()[0][SUMMARY]
+    table = strava_files({1: "a", 2: "b", 3: "c"})[0]["activities.csv"]
+    for n in range(150):
+        for kind, data in (("apple", xml), ("garmin", summary), ("strava", table)):
+            mutant = _mutate(rng, data)
+            try:
+                if kind == "apple":
+                    scan = apple.scan_export(io.BytesIO(mutant), "export.xml")
+                    for workout in scan.workouts:
+                        apple.to_activity(scan, workout, lambda _path: None)
+                elif kind == "garmin":
+                    garmin.read_summaries(mutant)
+                else:
+                    strava.read_activities_csv(mutant, [])
+            except ActivityFileError:
+                continue
+            except Exception as exc:  # the test's point: say which mutant
+                raise AssertionError(
+                    f"{kind} mutant {n} of seed {seed}: {exc!r}"
+                ) from exc
+
+
+def _mutate(rng: random.Random, data: bytes) -> bytes:
+    """Byte flips, a truncation, an insertion or a deletion."""
+    out = bytearray(data)
+    how = rng.randrange(4)
+    at = rng.randrange(len(out))
+    if how == 0:
+        for _ in range(rng.randrange(1, 20)):
+            out[rng.randrange(len(out))] = rng.randrange(256)
+    elif how == 1:
+        del out[at:]
+    elif how == 2:
+        out[at:at] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 50)))
+    else:
+        del out[at : at + rng.randrange(1, 500)]
+    return bytes(out)

@@ -359,7 +359,7 @@ def _epoch_and_offset(text: bytes | str) -> tuple[float, float]:
     """(epoch s, UTC offset s) of one Apple date; NaN when unreadable."""
     from datetime import datetime
 
-    raw = text.decode() if isinstance(text, bytes) else text
+    raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     try:
         stamp = datetime.strptime(raw.strip(), "%Y-%m-%d %H:%M:%S %z")
     except ValueError:
@@ -371,7 +371,7 @@ def _epoch_and_offset(text: bytes | str) -> tuple[float, float]:
 def _workout(block: bytes, index: int) -> Workout | None:
     """One kept workout from its XML block, or None for other activity types."""
     kind = re.search(rb'workoutActivityType="([^"]*)"', block)
-    sport = sport_word(kind.group(1).decode() if kind else None)
+    sport = sport_word(kind.group(1).decode("utf-8", "replace") if kind else None)
     if sport not in KEPT_SPORTS:
         return None
     try:
