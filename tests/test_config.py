@@ -222,3 +222,100 @@ def test_cli_bad_value_is_exit_2_naming_key_and_file(tmp_path: Path) -> None:
     (line,) = [x for x in result.output.splitlines() if x.startswith("Error:")]
     assert str(path) in line and "thresholds.acwr.acute_days" in line
     assert "Traceback" not in result.output
+
+
+# --- config init on a home that cannot be written (issue 9 item 4) ---------------
+
+
+def _init(home: Path, *args: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from kneeload.cli import cli
+
+    result = CliRunner().invoke(cli, ["--home", str(home), "config", "init", *args])
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def _refuse_writes(monkeypatch: pytest.MonkeyPatch, folder: Path, err: int) -> None:
+    """Opening a file of ``folder`` for writing raises OSError(err), as the OS does."""
+    import errno as errno_mod
+    import os
+
+    real_open = Path.open
+
+    def fake_open(self: Path, mode: str = "r", *args: object, **kw: object):
+        if self.parent == folder and any(c in mode for c in "wax+"):
+            raise OSError(err, os.strerror(err), str(self))
+        return real_open(self, mode, *args, **kw)  # type: ignore[call-overload]
+
+    assert err in errno_mod.errorcode
+    monkeypatch.setattr(Path, "open", fake_open)
+
+
+@pytest.mark.parametrize("err", ["EROFS", "EACCES"])
+def test_config_init_in_a_read_only_home_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, err: str
+) -> None:
+    import errno
+
+    home = tmp_path / "home"
+    home.mkdir()
+    _refuse_writes(monkeypatch, home, getattr(errno, err))
+    code, out = _init(home)
+    target = home / "kneeload.toml"
+    assert code == 1
+    lines = out.strip().splitlines()
+    assert lines == [
+        f"Error: cannot write {target}: the folder {home} is read-only; use a "
+        "writable --home or change its permissions"
+    ]
+    assert not target.exists() and list(home.iterdir()) == []
+
+
+def test_config_init_on_a_full_disk_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed --force rewrite leaves the old kneeload.toml as it was (atomic)."""
+    import errno
+
+    home = tmp_path / "home"
+    home.mkdir()
+    target = home / "kneeload.toml"
+    target.write_text("[athlete]\nhr_max = 181\n", encoding="utf-8")
+    _refuse_writes(monkeypatch, home, errno.ENOSPC)
+    code, out = _init(home, "--force")
+    assert code == 1
+    assert out.strip().splitlines() == [
+        f"Error: cannot write {target}: No space left on device; nothing was written"
+    ]
+    assert target.read_text(encoding="utf-8") == "[athlete]\nhr_max = 181\n"
+    assert [p.name for p in home.iterdir()] == ["kneeload.toml"]
+
+
+def test_config_init_in_a_chmod_read_only_home(tmp_path: Path) -> None:
+    """The real thing, where permissions apply (root ignores them: skipped)."""
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("running as root: chmod 555 does not stop root writing")
+    home = tmp_path / "home"
+    home.mkdir()
+    home.chmod(0o555)
+    try:
+        code, out = _init(home)
+    finally:
+        home.chmod(0o755)
+    assert code == 1
+    assert "is read-only" in out and str(home / "kneeload.toml") in out
+    assert len(out.strip().splitlines()) == 1
+
+
+def test_config_init_writes_the_commented_defaults(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    code, out = _init(home)
+    target = home / "kneeload.toml"
+    assert code == 0 and out.strip() == str(target)
+    loaded = load_settings(target)
+    assert (loaded.athlete, loaded.thresholds) == (Settings().athlete, Thresholds())
+    assert [p.name for p in home.iterdir()] == ["kneeload.toml"]
