@@ -13,6 +13,8 @@ import csv
 import io
 import json
 import random
+import struct
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -452,3 +454,47 @@ def _mutate(rng: random.Random, data: bytes) -> bytes:
     else:
         del out[at : at + rng.randrange(1, 500)]
     return bytes(out)
+
+
+def _flip_crc(archive: bytes, member: str) -> bytes:
+    """The archive with ``member``'s stored CRC-32 wrong (a damaged download)."""
+    info = zipfile.ZipFile(io.BytesIO(archive)).getinfo(member)
+    good, bad = struct.pack("<I", info.CRC), struct.pack("<I", info.CRC ^ 0xFFFF)
+    assert archive.count(good) == 2  # the local header and the central directory
+    return archive.replace(good, bad)
+
+
+def test_apple_export_zip_with_a_bad_crc(tmp_path):
+    files, _ = apple_export()
+    path = tmp_path / "export.zip"
+    path.write_bytes(_flip_crc(zip_bytes(files), EXPORT_XML))
+    code, _, err = _cli(tmp_path / "home", "ingest", str(path))
+    assert code == 0
+    _no_traceback(err)
+    (line,) = _problem_lines(err)
+    assert line == (
+        f"error: {path}!{EXPORT_XML}: export.xml is damaged inside its zip "
+        f"(Bad CRC-32 for file '{EXPORT_XML}'); export it again from the Health app"
+    )
+
+
+def test_apple_bad_crc_found_late_keeps_the_workouts_read(tmp_path):
+    """The CRC is checked at the end: the blocks read before it are kept."""
+    files, _ = apple_export()
+    xml = files[EXPORT_XML]
+    summary = b' <ActivitySummary dateComponents="2026-11-16" appleMoveTime="0"/>\n'
+    padding = summary * (apple.BLOCK_BYTES // len(summary) + 1000)
+    end = xml.rindex(b"</HealthData>")
+    files[EXPORT_XML] = xml[:end] + padding + xml[end:]
+    path = tmp_path / "export.zip"
+    path.write_bytes(_flip_crc(zip_bytes(files), EXPORT_XML))
+    _, _, err = _cli(tmp_path / "home", "ingest", str(path))
+    _no_traceback(err)
+    (line,) = _problem_lines(err)
+    assert line == (
+        f"partial: {path}!{EXPORT_XML}: export.xml is damaged inside its zip "
+        f"(Bad CRC-32 for file '{EXPORT_XML}'): workouts after 2026-11-19, if any, "
+        "are missing; export it again from the Health app"
+    )
+    names = [a["name"] for a in _activities(tmp_path / "home")]
+    assert names == ["Outdoor Run", "Indoor Run", "Outdoor Cycle"]

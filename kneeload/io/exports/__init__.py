@@ -235,8 +235,11 @@ def parse_export(
 
     out = [apple.to_activity(scan, w, read_route) for w in scan.workouts]
     problems = list(scan.problems)
-    if scan.truncated:
-        problems.append(_truncation(scan))
+    if scan.truncated:  # said with its cause when the zip member was damaged
+        damaged = [p for p in problems if p.startswith(apple.DAMAGED_IN_ZIP)]
+        for p in damaged:
+            problems.remove(p)
+        problems.append(_truncation(scan, *damaged[:1]))
     if not out:
         if problems:
             raise CorruptFileError(source.key, "; ".join(problems))
@@ -248,7 +251,10 @@ def parse_export(
     return out
 
 
-def _truncation(scan: apple.ExportScan) -> str:
+def _truncation(
+    scan: apple.ExportScan,
+    cause: str = "export.xml is cut short (the export is incomplete)",
+) -> str:
     """Why a cut-off export.xml is only partly read, and what to do."""
     advice = "export it again from the Health app"
     if scan.cut_text:
@@ -259,4 +265,4 @@ def _truncation(scan: apple.ExportScan) -> str:
         lost = f"workouts after {day}, if any, are missing"
     else:
         lost = "no workout could be read"
-    return f"export.xml is cut short (the export is incomplete): {lost}; {advice}"
+    return f"{cause}: {lost}; {advice}"

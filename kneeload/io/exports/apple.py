@@ -34,6 +34,8 @@ workout's span) is its RPE (Apple's estimated effort is not a perceived one).
 from __future__ import annotations
 
 import re
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -76,6 +78,10 @@ _RECORD_RE = re.compile(
     + _ATTRS
     + rb' value="([^"]*)"'
 )
+#: How a zip member that fails while streamed is said (its error follows).
+DAMAGED_IN_ZIP = "export.xml is damaged inside its zip"
+#: What inflating a damaged zip member raises while it is streamed.
+_STREAM_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
 #: The runner's own effort rating of a workout (iOS 18, 1-10): its RPE.
 _EFFORT_TYPE = b"HKQuantityTypeIdentifierWorkoutEffortScore"
 _EFFORT_RE = re.compile(
@@ -170,12 +176,13 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
     st_s: list[np.ndarray] = []
     sources: dict[bytes, int] = {}
     blocks: list[bytes] = []
-    tail = _head(fh, name)
+    damage: list[str] = []
+    tail = _head(fh, name, damage)
     efforts: list[tuple[float, float, float]] = []
     ending = b""  # the last bytes of the file: does it close </HealthData>?
     cut_text = b""
     while True:
-        chunk = fh.read(BLOCK_BYTES)
+        chunk = _read_block(fh, damage)
         eof = not chunk
         buf = tail + chunk
         ending = (ending + buf[-64:])[-64:]
@@ -228,6 +235,7 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
         truncated=not ending.rstrip().endswith(b"</HealthData>"),
         cut_text=cut_text,
         efforts=[e for e in efforts if 1.0 <= e[2] <= 10.0],
+        problems=damage,
     )
     order = np.argsort(scan.hr_time, kind="stable")
     scan.hr_time, scan.hr_bpm = scan.hr_time[order], scan.hr_bpm[order]
@@ -286,14 +294,29 @@ def cut_workout_words(text: bytes) -> str:
     return f"{what} of {start.group(1).decode()}" if start else what
 
 
-def _head(fh: Readable, name: str) -> bytes:
+def _read_block(fh: Readable, damage: list[str]) -> bytes:
+    """The next block; b"" (the end) when a damaged zip member cannot go on."""
+    if damage:
+        return b""
+    try:
+        return fh.read(BLOCK_BYTES)
+    except _STREAM_ERRORS as exc:  # keep what was read before the damage
+        damage.append(f"{DAMAGED_IN_ZIP} ({exc})")
+        return b""
+
+
+def _head(fh: Readable, name: str, damage: list[str]) -> bytes:
     """The first blocks, up to the root element: the DTD is checked on them."""
     head = b""
     while len(head) < HEAD_BYTES and b"<HealthData" not in head:
-        chunk = fh.read(BLOCK_BYTES)
+        chunk = _read_block(fh, damage)
         if not chunk:
             break
         head += chunk
+    if damage and b"<HealthData" not in head:
+        raise CorruptFileError(
+            name, f"{damage[0]}; export it again from the Health app"
+        )
     check_dtd(head[:HEAD_BYTES], name)
     if not looks_like_export_xml(head[:HEAD_BYTES]):
         raise CorruptFileError(name, "not an Apple Health export.xml")
