@@ -14,6 +14,8 @@ import importlib
 import os
 import time
 import traceback
+import zipfile
+import zlib
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -188,9 +190,12 @@ class HashingReader:
         return data
 
     def drain(self) -> None:
-        """Hash the rest of the stream."""
-        while self.read(2**20):
-            pass
+        """Hash the rest of the stream (up to damage the parser already met)."""
+        try:
+            while self.read(2**20):
+                pass
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+            pass  # the parser said what the damage cost; the hash is of what was read
 
     def hexdigest(self) -> str:
         """SHA-256 of everything read so far."""

@@ -494,3 +494,24 @@ def test_apple_steps_prorated_and_one_source():
     )
     # 7200 steps over 2 h, a quarter of which lies in the 30-min workout: 1800
     assert apple.workout_steps(scan, workout) == pytest.approx(1800 + 170)
+
+
+def test_hashing_reader_stops_at_damage_the_parser_met():
+    """Ingest drains what the export parser left: a damaged member ends it."""
+    import zlib
+
+    from kneeload.ingest import HashingReader
+
+    class Damaged:
+        calls = 0
+
+        def read(self, size: int = -1) -> bytes:
+            self.calls += 1
+            if self.calls > 1:
+                raise zlib.error("invalid distance too far back")
+            return b"abc"
+
+    stream = HashingReader(Damaged())  # type: ignore[arg-type]
+    assert stream.read(10) == b"abc"
+    stream.drain()
+    assert stream.hexdigest() == hashlib.sha256(b"abc").hexdigest()
