@@ -422,7 +422,9 @@ def load_series(
     if acts.empty:
         return LoadSeries(acts, runs, None, None)
     daily = daily_series(acts, settings=settings, end=week_ending)
-    return LoadSeries(acts, runs, daily, acwr_frame(daily["run_km"], settings=settings))
+    # the ACWR frame since the first run, as the rules' context computes it
+    since = daily.loc[local_days(runs).min() :] if len(runs) else daily
+    return LoadSeries(acts, runs, daily, acwr_frame(since["run_km"], settings=settings))
 
 
 def chart_daily(
@@ -459,7 +461,7 @@ def chart_daily(
     )
     # the first days of a history have no full 7 days yet: no acute line there
     # (it would climb from 0 and read as a spike)
-    first = km.index[0] + pd.Timedelta(days=cfg.acute_days - 1)
+    first = frame.index[0] + pd.Timedelta(days=cfg.acute_days - 1)  # first run
     out.loc[out.index < first, "acute_km"] = np.nan
     return out.reindex(index).fillna({"run_km": 0.0})
 
@@ -478,40 +480,27 @@ def weekly_table(
     """
     first = _chart_start(activities, week_ending).date()
     s = series or load_series(activities, settings=settings, week_ending=week_ending)
-    # the weeks' numbers and the rules look back a bounded time: slice once
+    # the weeks' numbers only sum their own days: slice the charted weeks once
+    # (the rules get every run: their history starts at the first run, RULES §1.6)
     charted = in_window(s.acts, start=first)
-    recent = in_window(s.runs, start=first - timedelta(days=_rule_horizon(settings)))
     rows = []
     for k in range((week_ending - first).days // 7, -1, -1):
         end = week_ending - timedelta(days=7 * k)
-        flags = _load_flags(s, settings, end, recent)
+        flags = _load_flags(s, settings, end)
         rows.append(_week_row(end, week_numbers(charted, end), flags))
     return pd.DataFrame(rows).set_index("week_start")
 
 
-def _rule_horizon(settings: Settings) -> int:
-    """Days before a week that its load rules read runs from (with a margin)."""
-    t = settings.thresholds
-    windows = (
-        t.session_spike.window_days,
-        t.descent_ramp.window_days,
-        7 * (t.descent_ramp.baseline_weeks + 1),
-    )
-    return max(windows) + 14
-
-
-def _load_flags(
-    s: LoadSeries, settings: Settings, end: date, runs: pd.DataFrame | None = None
-) -> list[Flag]:
+def _load_flags(s: LoadSeries, settings: Settings, end: date) -> list[Flag]:
     """The registry's ``load`` rules for the week ending ``end`` (as ``check``).
 
-    The ACWR frame is causal, so its rows up to ``end`` are what the rule context
-    would compute for that day: it is handed over instead of recomputed per week.
-    ``runs`` may be the recent runs only (the rules look back a bounded time).
+    The ACWR frame (since the first run, as the rule context computes it) is
+    causal, so its rows up to ``end`` are what the context would compute for that
+    day: it is handed over instead of recomputed per week.
     """
     if s.daily is None or s.frame is None or s.daily.loc[: pd.Timestamp(end)].empty:
         return []
-    week_runs = in_window(s.runs if runs is None else runs, end=end)
+    week_runs = in_window(s.runs, end=end)
     ctx = RuleContext(s.daily, week_runs, settings=settings, as_of=end)
     ctx.__dict__["acwr"] = s.frame.loc[: pd.Timestamp(end)]  # the cached_property
     return assemble(ctx, where=lambda rule: rule.load)[0]
