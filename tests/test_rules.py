@@ -707,3 +707,20 @@ def test_the_first_run_after_the_old_history_is_a_return_from_a_break(
     assert [(f.rule, f.severity) for f in b.flags] == [("session_spike", "info")]
     assert "after a break" in b.flags[0].message
     assert b.load["acwr_status"] == "after_break"
+
+
+def test_the_real_files_beside_the_samples_leave_the_sample_week(
+    two_homes: tuple[Path, Path], real_dir: Path, tmp_path: Path
+) -> None:
+    """The store engineer's finding, with the real device files (2011-2013 runs):
+    before, the week gained intensity_ramp and monotony_high and the EWMA read
+    1.542 instead of 1.434. Now the check document is the same."""
+    alone = two_homes[0]
+    both = tmp_path / "real-and-samples"
+    _kneeload(both, "ingest", str(real_dir), str(SAMPLES))
+    args = ("check", "--as-of", "2026-08-30", "--json")
+    doc_both = strict_json_doc(_kneeload(both, *args))
+    doc_alone = strict_json_doc(_kneeload(alone, *args))
+    assert doc_both["flags"] == doc_alone["flags"]
+    assert doc_both["load"] == doc_alone["load"]
+    assert doc_alone["load"]["acwr"]["ewma"] is not None

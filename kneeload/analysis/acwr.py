@@ -139,20 +139,25 @@ def _block_status(load: pd.Series, settings: Settings, restarted: bool) -> pd.Da
 
     The first ``min_history_days`` of a block are gated as the start of a history
     (the same days, so a block reads the same with or without what came before);
-    after a break (``restarted``) they read ``after_break``.
+    after a break (``restarted``) they read ``after_break`` (for at most
+    ``after_break_days``, then ``insufficient_history``).
     """
     cfg = settings.thresholds.acwr
-    short = _history_day(load) < cfg.min_history_days
+    day = _history_day(load)
+    short = day < cfg.min_history_days
+    returned = restarted & short & (day <= cfg.after_break_days)
     chronic_week = chronic_km_per_week(
         load, acute=cfg.acute_days, chronic=cfg.chronic_days
     ).to_numpy()
     conditions = [
         short & (not restarted),
         _in_taper(load.index, settings),
-        _after_break(load, cfg.break_days, cfg.after_break_days) | short,
+        _after_break(load, cfg.break_days, cfg.after_break_days) | returned,
+        short,
         chronic_week < cfg.low_chronic_km_per_week,
     ]
-    status = np.select(conditions, list(STATUSES[1:]), default="ok")
+    choices = [*STATUSES[1:4], "insufficient_history", STATUSES[4]]
+    status = np.select(conditions, choices, default="ok")
     return pd.DataFrame({"acwr_status": status}, index=load.index)
 
 
