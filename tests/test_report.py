@@ -20,7 +20,10 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from kneeload.analysis.check import cadence_advice, check
+from kneeload.analysis.dates import in_window
 from kneeload.analysis.evidence import Flag
+from kneeload.analysis.load import load_rows
+from kneeload.analysis.registry import RuleContext, assemble
 from kneeload.cli import cli
 from kneeload.cli.report import last_complete_week_end, week_end_of
 from kneeload.config import Settings, load_settings
@@ -44,7 +47,9 @@ from kneeload.report.weekly import (
     ProblemFile,
     WeeklyReport,
     build_weekly_report,
+    load_series,
     week_problems,
+    weekly_table,
 )
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_activities"
@@ -654,3 +659,38 @@ def test_report_lists_only_the_files_of_its_week(
     assert "FILES THAT COULD NOT BE READ" in texts[last_week]
     assert f"{broken} — error" in texts[last_week]  # full path in the text
     assert "FILES THAT COULD NOT BE READ" not in texts[date(2026, 8, 30)]
+
+
+def test_weekly_table_flags_equal_a_fresh_rule_context_per_week(
+    activities: pd.DataFrame,
+) -> None:
+    """The shared ACWR frame gives the flags a per-week ``check`` context gives.
+
+    Also with a ride 40 days before the first run and a 60-day break mid-block.
+    """
+    d = load_rows(activities).copy()
+    d["local_date"] = pd.to_datetime(d["local_date"])
+    late = d["local_date"] > d["local_date"].min() + pd.Timedelta(days=50)
+    for col in ("local_date", "start_utc"):
+        d.loc[late, col] = d.loc[late, col] + pd.Timedelta(days=60)
+    ride = d.iloc[[0]].copy()
+    for col in ("local_date", "start_utc"):
+        ride[col] = ride[col] - pd.Timedelta(days=40)
+    ride["sport"], ride["id"] = "cycling", "ride-before"
+    shifted = pd.concat([ride, d], ignore_index=True)
+    settings = Settings()
+    cases = [(load_rows(activities), date(2026, 11, 15)), (shifted, date(2027, 1, 10))]
+    fired = 0
+    for data, as_of in cases:
+        series = load_series(data, settings=settings, week_ending=as_of)
+        table = weekly_table(data, settings=settings, week_ending=as_of, series=series)
+        for k in range(len(table)):
+            end = as_of - timedelta(days=7 * k)
+            ctx = RuleContext(series.daily, in_window(series.runs, end=end),
+                              settings=settings, as_of=end)  # fmt: skip
+            flags = assemble(ctx, where=lambda rule: rule.load)[0]
+            assert table.iloc[-1 - k]["flag_days"] == tuple(
+                sorted({f.date for f in flags})
+            ), end
+            fired += len(flags)
+    assert fired >= 5  # the sample's ramp, spike, ACWR and downhill weeks
