@@ -138,6 +138,8 @@ def test_forget_the_sample_block_leaves_files_and_own_runs(
     assert code == 1 and "not in the store" in err
     run(home, "ingest", str(SAMPLES))  # ingesting again brings them back
     assert len(activities(home)) == 70
+    code, out, _ = run(home, "forget", str(own / "2013.fit"))
+    assert code == 0 and out.startswith("forgot 1 activity from 1 file ")
 
 
 def test_activity_table_shows_id_and_marks(home: Path, tmp_path: Path) -> None:
@@ -190,7 +192,7 @@ def test_damaged_store_is_one_line_and_doctor_rebuilds(
     code, out, err = run(home, "doctor", "--rebuild")
     assert code == 1  # one file is gone: said, not hidden
     assert f"gone: {gone}" in err
-    assert "68 activities, 0 errors, 1 corrections kept" in out
+    assert "68 activities, 0 errors, 1 correction kept" in out
     assert list(home.glob("kneeload.db.damaged-*"))  # kept, never deleted
     rows = activities(home)
     assert len(rows) == 68

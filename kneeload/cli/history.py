@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from kneeload.cli.context import Context, echo_json, pass_ctx, warn
+from kneeload.cli.context import Context, echo_json, pass_ctx, plural, warn
 from kneeload.errors import KneeloadError, StoreError
 
 #: ``schema.SPORTS``, spelled here so that ``--help`` never imports numpy
@@ -117,7 +117,8 @@ def forget(obj: Context, paths: tuple[Path, ...], as_json: bool) -> None:
         for path in unknown:
             warn(f"not in the store: {path}")
         click.echo(
-            f"forgot {outcome.activities} activities from {outcome.files} files "
+            f"forgot {plural(outcome.activities, 'activity', 'activities')} from "
+            f"{plural(outcome.files, 'file')} "
             "(the files themselves are untouched)"
         )
     if outcome.files == 0:
@@ -161,7 +162,9 @@ def doctor(obj: Context, rebuild: bool, as_json: bool) -> None:
             click.echo(f"{found.path}: no store yet (nothing to check)")
         elif found.ok:
             click.echo(
-                f"{found.path}: ok ({found.activities} activities, {found.files} files)"
+                f"{found.path}: ok "
+                f"({plural(found.activities, 'activity', 'activities')}, "
+                f"{plural(found.files, 'file')})"
             )
         else:
             for problem in found.problems:
@@ -191,8 +194,9 @@ def doctor(obj: Context, rebuild: bool, as_json: bool) -> None:
             warn(f"gone: {path} (its activities cannot be read again)")
         click.echo(
             f"rebuilt from {len(out.roots)} files and folders: "
-            f"{out.report.ingested} activities, {len(out.report.errors)} errors, "
-            f"{out.corrections} corrections kept"
+            f"{plural(out.report.ingested, 'activity', 'activities')}, "
+            f"{plural(len(out.report.errors), 'error')}, "
+            f"{plural(out.corrections, 'correction')} kept"
         )
     if out.gone or out.index_lost:
         raise click.exceptions.Exit(1)
