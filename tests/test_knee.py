@@ -32,11 +32,13 @@ from kneeload import notes as diary
 from kneeload.analysis.check import check, knee_pain_score
 from kneeload.analysis.knee import (
     build_knee_page,
-    change_hook,
     pain_load_notes,
-    shoe_pairs,
     stage_on,
     stage_timeline,
+)
+from kneeload.analysis.knee_changes import (
+    change_hook,
+    shoe_pairs,
     surface_changes,
     surface_weeks,
 )

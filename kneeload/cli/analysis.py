@@ -60,7 +60,8 @@ def check(obj: Context, as_of: str | None, as_json: bool) -> None:
     """
     from kneeload.analysis.check import check as run_check
     from kneeload.analysis.check import knee_pain_score
-    from kneeload.analysis.knee import change_hook, knee_summary
+    from kneeload.analysis.knee import knee_summary
+    from kneeload.analysis.knee_changes import change_hook
 
     day = _as_of(as_of)
     acts, notes = load_activities(obj), knee_notes(obj, strict=False)

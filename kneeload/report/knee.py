@@ -26,8 +26,8 @@ from kneeload.analysis.knee import (
     PainLogDay,
     build_knee_page,
     knee_pain_noted,
-    running,
 )
+from kneeload.analysis.knee_changes import running
 from kneeload.config import Settings
 from kneeload.notes import Note
 from kneeload.report.model import (

@@ -28,7 +28,8 @@ from kneeload.analysis.check import (
 from kneeload.analysis.daily import daily_series, running_mask
 from kneeload.analysis.dates import check_day, in_window, last_days, local_days
 from kneeload.analysis.evidence import ACWR_TOOLTIP, Flag
-from kneeload.analysis.knee import change_hook, taper_knee_advice
+from kneeload.analysis.knee import taper_knee_advice
+from kneeload.analysis.knee_changes import change_hook
 from kneeload.analysis.knee_text import KneeAdvice
 from kneeload.analysis.load import load_rows
 from kneeload.analysis.registry import (
