@@ -49,7 +49,7 @@ class AthleteSettings:
     """Who the runner is; unset values are estimated from the data or defaulted."""
 
     sex: str | None = _t(None, "female/male; sets TRIMP constants (RULES L3, §8)")
-    hr_max: float | None = _t(None, "bpm; unset = 99th percentile of activity maxima")
+    hr_max: float | None = _t(None, "bpm; unset = estimated from the data (RULES §1.5)")
     hr_rest: float | None = _t(None, "bpm; unset = 60 bpm, a conservative default")
     units: str = _t("km", "km or mi; human tables only, JSON is always SI")
     timezone: str | None = _t(None, "IANA name; only when a file has no offset/GPS")
@@ -57,7 +57,7 @@ class AthleteSettings:
         default=None,
         metadata={"cite": "YYYY-MM-DD; taper window D-21...D+7 (RULES §7)"},
     )
-    race_distance: str | None = _t(None, "e.g. marathon; context only")
+    race_distance: str | None = _t(None, "marathon, half, 10k, 5k or km (RULES §7)")
 
 
 @dataclass(frozen=True)
