@@ -115,7 +115,9 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float | None:
     total = float(weights.sum())
     if values.size == 0 or total <= 0:
         return None
-    order = np.argsort(values, kind="stable")
+    # the result does not depend on the order of equal values: the default
+    # (introsort) is twice as fast as a stable sort on a one-hour activity
+    order = np.argsort(values)
     cum = np.cumsum(weights[order])
     return float(values[order][np.searchsorted(cum, total / 2)])
 

@@ -58,14 +58,20 @@ def hr_peak_30s(samples: Samples) -> float | None:
     t, hr = samples.get("time_s"), samples.get("heart_rate_bpm")
     if t is None or hr is None:
         return None
-    ok = np.isfinite(t) & np.isfinite(hr) & (hr > 0)
-    t, hr = np.asarray(t)[ok], np.asarray(hr)[ok]
-    if t.size < 2 or not np.all(np.diff(t) >= 0):
-        order = np.argsort(t, kind="stable")
-        t, hr = t[order], hr[order]
-    if t.size < 2 or t[-1] - t[0] < HR_PEAK_WINDOW_S:
+    t, hr = np.asarray(t), np.asarray(hr)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(t) & np.isfinite(hr) & (hr > 0)
+    if not ok.all():
+        t, hr = t[ok], hr[ok]
+    if t.size < 2:
         return None
     step = np.diff(t)
+    if not (step >= 0).all():  # sort only a clock that goes back
+        order = np.argsort(t, kind="stable")
+        t, hr = t[order], hr[order]
+        step = np.diff(t)
+    if t[-1] - t[0] < HR_PEAK_WINDOW_S:
+        return None
     if step.min() == step.max() == 1.0:
         held = hr  # already one value a second: no grid to build
     else:
@@ -85,8 +91,12 @@ def _max_rolling_median(values: np.ndarray, width: int) -> float | None:
     those are computed.
     """
     windows = np.lib.stride_tricks.sliding_window_view(values, width)
-    gaps = np.concatenate(([0], np.cumsum(~np.isfinite(values))))
-    full = np.flatnonzero(gaps[width:] == gaps[:-width])
+    finite = np.isfinite(values)
+    if finite.all():
+        full = np.arange(windows.shape[0])
+    else:
+        gaps = np.concatenate(([0], np.cumsum(~finite)))
+        full = np.flatnonzero(gaps[width:] == gaps[:-width])
     if full.size == 0:
         return None
     mid = [(width - 1) // 2, width // 2]
@@ -96,7 +106,8 @@ def _max_rolling_median(values: np.ndarray, width: int) -> float | None:
         return (part[:, mid[0]] + part[:, mid[1]]) / 2.0
 
     floor = float(medians(full[::16]).max())
-    above = np.concatenate(([0], np.cumsum(np.nan_to_num(values, nan=-1.0) > floor)))
+    with np.errstate(invalid="ignore"):
+        above = np.concatenate(([0], np.cumsum(values > floor)))  # NaN: False
     count = above[full + width] - above[full]
     contenders = full[count >= width - mid[1]]
     if contenders.size == 0:
