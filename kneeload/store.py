@@ -17,7 +17,7 @@ import json
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -321,11 +321,22 @@ class Store:
     def write_batch(self, results: Iterable[FileResult]) -> BatchOutcome:
         """Write several files' results in one transaction (all or nothing)."""
         outcome = BatchOutcome()
-        cur = self._db.cursor()
-        self._begin(cur)
-        try:
+        with self._writing() as cur:
             for result in results:
                 self._write_one(cur, result, outcome)
+        return outcome
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction: committed whole, or rolled back on any error
+        (an SQLite error becomes the one-line ``StoreError`` of ``_write_error``)."""
+        cur = self._db.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._write_error(exc) from exc
+        try:
+            yield cur
             cur.execute("COMMIT")
         except sqlite3.Error as exc:
             _rollback(self._db)
@@ -333,13 +344,6 @@ class Store:
         except BaseException:
             _rollback(self._db)
             raise
-        return outcome
-
-    def _begin(self, cur: sqlite3.Cursor) -> None:
-        try:
-            cur.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise self._write_error(exc) from exc
 
     def _write_error(self, exc: sqlite3.Error) -> StoreError:
         """A write that failed: one line; the failed transaction left no trace."""
@@ -459,9 +463,7 @@ class Store:
         if sport is not None and sport not in SPORTS:
             raise StoreError(f"unknown sport {sport!r}; one of {', '.join(SPORTS)}")
         full = self.resolve_id(activity_id)
-        cur = self._db.cursor()
-        self._begin(cur)
-        try:
+        with self._writing() as cur:
             cur.execute(
                 "INSERT OR IGNORE INTO corrections (activity_id) VALUES (?)", (full,)
             )
@@ -472,10 +474,6 @@ class Store:
                         "WHERE activity_id = ?",
                         (value, time.time(), full),
                     )
-            cur.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _rollback(self._db)
-            raise self._write_error(exc) from exc
         return full
 
     def restore_corrections(self, rows: Iterable[tuple[Any, ...]]) -> int:
@@ -484,19 +482,13 @@ class Store:
             (str(aid), sport if sport in SPORTS else None, int(bool(ok)), int(bool(ex)))
             for aid, sport, ok, ex in rows
         ]
-        cur = self._db.cursor()
-        self._begin(cur)
-        try:
+        with self._writing() as cur:
             cur.executemany(
                 "INSERT OR REPLACE INTO corrections "
                 "(activity_id, sport, ok, excluded, updated_utc) "
                 f"VALUES (?, ?, ?, ?, {time.time()!r})",
                 values,
             )
-            cur.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _rollback(self._db)
-            raise self._write_error(exc) from exc
         return len(values)
 
     def resolve_id(self, prefix: str) -> str:
@@ -520,9 +512,7 @@ class Store:
     def upsert_export_meta(self, rows: Iterable[ExportMeta | Mapping[str, Any]]) -> int:
         """Store export metadata per file key (newer values win; None keeps old)."""
         values = [_meta_values(row) for row in rows]
-        cur = self._db.cursor()
-        self._begin(cur)
-        try:
+        with self._writing() as cur:
             cur.executemany(
                 "INSERT INTO export_meta (key, name, gear, rpe, sport, updated_utc) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
@@ -533,10 +523,6 @@ class Store:
                 "updated_utc = excluded.updated_utc",
                 values,
             )
-            cur.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _rollback(self._db)
-            raise self._write_error(exc) from exc
         return len(values)
 
     def forget(self, paths: Iterable[str]) -> ForgetOutcome:
@@ -546,9 +532,7 @@ class Store:
         of it (an archive: ``path!member``). The files themselves are untouched.
         """
         outcome = ForgetOutcome()
-        cur = self._db.cursor()
-        self._begin(cur)
-        try:
+        with self._writing() as cur:
             found = {path: _keys_under(cur, path) for path in dict.fromkeys(paths)}
             leaving = frozenset(k for keys in found.values() for k in keys)
             outcome.unknown = [path for path, keys in found.items() if not keys]
@@ -556,10 +540,6 @@ class Store:
                 outcome.activities += _release_file(cur, key, leaving)
                 cur.execute("DELETE FROM files WHERE key = ?", (key,))
             outcome.files = len(leaving)
-            cur.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _rollback(self._db)
-            raise self._write_error(exc) from exc
         return outcome
 
     def samples(self, activity_id: str) -> Samples:
