@@ -218,13 +218,18 @@ class Store:
                     raise StoreError(f"{old}; {exc}") from exc
         return cls(path)
 
-    def _check_readable(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+    def _schema_version(self) -> int:
+        """The store's schema version; StoreError when a newer kneeload wrote it."""
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path}: written by a newer kneeload (schema {version}); "
                 "upgrade kneeload or use another --home"
             )
+        return version
+
+    def _check_readable(self) -> None:
+        version = self._schema_version()
         if version < SCHEMA_VERSION:
             raise _NeedsMigrationError(
                 f"{self.path}: schema {version} must be upgraded to "
@@ -250,12 +255,7 @@ class Store:
         self.close()
 
     def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: written by a newer kneeload (schema {version}); "
-                "upgrade kneeload or use another --home"
-            )
+        version = self._schema_version()
         if version == SCHEMA_VERSION:
             return
         if version == 0:
