@@ -231,3 +231,22 @@ def test_old_own_runs_beside_the_samples_do_not_move_the_sample_week(
     assert both["load"] == alone["load"]  # the EWMA too: a long break re-seeds it
     hr_note = [n for n in both["notes"] if n.startswith("HR max")]
     assert hr_note == [n for n in alone["notes"] if n.startswith("HR max")]
+
+
+def test_stored_paths_with_control_characters_are_escaped(
+    home: Path, tmp_path: Path
+) -> None:
+    """A file name with ESC and BEL reaches no output raw (CSV, forget, table)."""
+    folder = tmp_path / "runs"
+    _fit(folder, "a\x1b[31mred\x07.fit", datetime(2024, 5, 1, 7, tzinfo=UTC), km=8)
+    code, _, err = run(home, "ingest", str(folder))
+    assert code == 0, err
+    for args in (("activities", "--format", "csv"), ("activities",)):
+        code, out, err = run(home, *args)
+        assert code == 0, err
+        assert "\x1b" not in out and "\x07" not in out
+        assert "a\\x1b[31mred\\x07.fit" in out
+    code, _, err = run(home, "forget", str(tmp_path / "gone\x1b[2J"))
+    assert code == 1
+    assert "\x1b" not in err and "not in the store:" in err
+    assert "gone\\x1b[2J" in err

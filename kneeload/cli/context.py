@@ -243,9 +243,9 @@ def run_ingest(
             f"{len(report.partial)} partial"
         )
     if report.files_seen == 0:
-        from kneeload.io.sources import ACTIVITY_SUFFIXES
+        from kneeload.io.sources import ACTIVITY_SUFFIXES, escape_controls
 
-        names = ", ".join(str(p) for p in paths)
+        names = ", ".join(escape_controls(str(p)) for p in paths)
         warn(
             f"no activity files found in {names}: kneeload reads "
             f"{' '.join(ACTIVITY_SUFFIXES)} files and .zip exports of them"
@@ -262,7 +262,7 @@ def _interrupted(store: Store, before: dict[str, FileRecord]) -> NoReturn:
     else:
         saved = sum(1 for key, rec in after.items() if before.get(key) != rec)
         warn(
-            f"interrupted: {saved} files saved; "
+            f"interrupted: {plural(saved, 'file')} saved; "
             "run the same command again to continue where it stopped"
         )
     raise click.exceptions.Exit(130)

@@ -96,6 +96,7 @@ def forget(obj: Context, paths: tuple[Path, ...], as_json: bool) -> None:
     Example:
         kneeload forget sample_activities/
     """
+    from kneeload.io.sources import escape_controls
     from kneeload.store import Store
 
     keys = [key for path in paths for key in _store_keys(path)]
@@ -115,7 +116,7 @@ def forget(obj: Context, paths: tuple[Path, ...], as_json: bool) -> None:
         )
     else:
         for path in unknown:
-            warn(f"not in the store: {path}")
+            warn(f"not in the store: {escape_controls(path)}")
         click.echo(
             f"forgot {plural(outcome.activities, 'activity', 'activities')} from "
             f"{plural(outcome.files, 'file')} "
@@ -151,6 +152,7 @@ def doctor(obj: Context, rebuild: bool, as_json: bool) -> None:
     that are gone are listed (exit 1 then). Exit 1 when the store is damaged.
     """
     from kneeload import doctor as doc
+    from kneeload.io.sources import escape_controls
 
     if obj.home.exists() and not obj.home.is_dir():
         raise click.ClickException(f"{obj.home}: --home is a file, not a folder")
@@ -168,7 +170,7 @@ def doctor(obj: Context, rebuild: bool, as_json: bool) -> None:
             )
         else:
             for problem in found.problems:
-                warn(f"problem: {problem}")
+                warn(f"problem: {escape_controls(problem)}")
             warn(
                 f"{found.path}: the store is damaged; run: kneeload doctor --rebuild "
                 "(it keeps the old file and re-reads the original files)"
@@ -191,7 +193,7 @@ def doctor(obj: Context, rebuild: bool, as_json: bool) -> None:
                 "with: kneeload ingest PATH..."
             )
         for path in out.gone:
-            warn(f"gone: {path} (its activities cannot be read again)")
+            warn(f"gone: {escape_controls(path)} (its activities cannot be read again)")
         click.echo(
             f"rebuilt from {len(out.roots)} files and folders: "
             f"{plural(out.report.ingested, 'activity', 'activities')}, "

@@ -19,12 +19,21 @@ SEVERITY_MARK = {"info": "i", "caution": "!", "warning": "!!"}
 
 
 def render_csv(records: list[dict[str, Any]]) -> str:
-    """The records as CSV with a header row ("" when there are none)."""
+    """The records as CSV with a header row ("" when there are none).
+
+    Text cells (file paths, names) have their control characters escaped, as
+    in every message: a file name cannot move the cursor or fake a line.
+    """
+    from kneeload.io.sources import escape_controls  # not at --help time (numpy)
+
     buf = io.StringIO()
     if records:
         writer = csv.DictWriter(buf, fieldnames=list(records[0]))
         writer.writeheader()
-        writer.writerows(records)
+        writer.writerows(
+            {k: escape_controls(v) if isinstance(v, str) else v for k, v in r.items()}
+            for r in records
+        )
     return buf.getvalue()
 
 
