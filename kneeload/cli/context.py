@@ -99,6 +99,9 @@ def warn(message: str) -> None:
     click.echo(message, err=True)
 
 
+#: ``schema.SPORTS``, spelled here so that ``--help`` never imports numpy
+#: (tests/test_cli_history.py checks that the two agree); every ``--sport``.
+SPORT_CHOICES = ("running", "walking", "cycling", "swimming", "other")
 #: The first day a date option accepts: consumer GPS watches came after it, and
 #: pandas' nanosecond timestamps (1677-2262) hold every day of the range safely.
 DAY_MIN = date(1990, 1, 1)

@@ -14,12 +14,15 @@ from pathlib import Path
 
 import click
 
-from kneeload.cli.context import Context, echo_json, pass_ctx, plural, warn
+from kneeload.cli.context import (
+    SPORT_CHOICES,
+    Context,
+    echo_json,
+    pass_ctx,
+    plural,
+    warn,
+)
 from kneeload.errors import KneeloadError, StoreError
-
-#: ``schema.SPORTS``, spelled here so that ``--help`` never imports numpy
-#: (tests/test_cli_history.py checks that the two agree).
-SPORT_CHOICES = ("running", "walking", "cycling", "swimming", "other")
 
 
 @click.command("set")

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from kneeload.cli.context import (
+    SPORT_CHOICES,
     Context,
     echo_json,
     load_activities,
@@ -58,7 +59,7 @@ def ingest(
 @click.option("--until", metavar="DATE", help="Last local date (YYYY-MM-DD).")
 @click.option(
     "--sport",
-    type=click.Choice(["running", "walking", "cycling", "swimming", "other"]),
+    type=click.Choice(SPORT_CHOICES),
     help="Only this sport.",
 )
 @click.option(
