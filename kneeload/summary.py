@@ -63,6 +63,7 @@ from kneeload.cadence_units import (
 )
 from kneeload.errors import NotAnActivityError
 from kneeload.schema import (
+    FUTURE_SLACK_S,
     SAMPLE_FIELDS,
     Activity,
     RawActivity,
@@ -80,10 +81,11 @@ FORMAT_BONUS = {"fit": 2, "tcx": 1, "gpx": 0}
 
 # RULES §1.5 sample-level limits
 EARLIEST_UTC = 631152000.0  # 1990-01-01T00:00:00Z
-FUTURE_SLACK_S = 86_400.0
 HR_MIN_BPM, HR_MAX_BPM = 25.0, 240.0
 MAX_SPM = 260.0
-MAX_RUN_SPEED_MPS = 12.5
+#: One running sample faster than this is a glitch (the activity-level average
+#: limit is ``schema.MAX_RUN_SPEED_MPS``, 7 m/s).
+MAX_RUN_SAMPLE_SPEED_MPS = 12.5
 ALTITUDE_RANGE_M = (-500.0, 9000.0)
 #: A forward jump of the clock longer than this inside one activity splits it.
 CLOCK_JUMP_S = 86_400.0
@@ -143,7 +145,7 @@ def summarise(
     gait = {"time_s": t, "speed_mps": speed, "cadence_raw": cols["cadence_raw"]}
     sport, sub_sport, sport_source = activity_sport(raw, gait, name=_name(source))
     if sport == "running":
-        speed = _drop(speed, speed > MAX_RUN_SPEED_MPS, "running speed", drops)
+        speed = _drop(speed, speed > MAX_RUN_SAMPLE_SPEED_MPS, "running speed", drops)
     distance, distance_source = _distance(raw, cols)
     moving = speed > MOVING_SPEED_MPS
     spm, cad_value, cad_source, step_len = _cadence(
