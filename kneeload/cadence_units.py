@@ -47,6 +47,15 @@ STEP_SPORTS = ("running", "walking")
 _BANDS = ((60.0, 110.0, 2.0), (130.0, 230.0, 1.0), (260.0, np.inf, 0.5))
 
 
+def hold_weights(time_s: np.ndarray, cap_s: float = GAP_CAP_S) -> np.ndarray:
+    """Seconds each sample holds until the next (capped); NaN times and the last: 0."""
+    w = np.zeros(time_s.size)
+    ok = np.flatnonzero(np.isfinite(time_s))
+    if ok.size >= 2:
+        w[ok[:-1]] = np.clip(np.diff(time_s[ok]), 0.0, cap_s)
+    return w
+
+
 def gait_mask(cadence_raw: np.ndarray, speed_mps: np.ndarray) -> np.ndarray:
     """Samples used for cadence statistics: moving (speed > 1.5 m/s) with cadence > 0.
 

@@ -26,7 +26,12 @@ import re
 
 import numpy as np
 
-from kneeload.cadence_units import GAP_CAP_S, MOVING_SPEED_MPS, weighted_median
+from kneeload.cadence_units import (
+    GAP_CAP_S,
+    MOVING_SPEED_MPS,
+    hold_weights,
+    weighted_median,
+)
 from kneeload.schema import SPORTS, RawActivity, Samples
 
 #: Sport words as files and exports spell them (lower-cased, spaces and dashes
@@ -206,10 +211,7 @@ def infer_from_content(samples: Samples) -> tuple[str, str]:
     v = _column(samples, "speed_mps", t.size)
     if t.size < 2:
         return "other", "too few samples"
-    w = np.zeros(t.size)
-    ok = np.flatnonzero(np.isfinite(t))
-    if ok.size >= 2:
-        w[ok[:-1]] = np.clip(np.diff(t[ok]), 0.0, GAP_CAP_S)
+    w = hold_weights(t)
     moving = np.isfinite(v) & (v > MOVING_SPEED_MPS) & (w > 0)
     moving_s = float(w[moving].sum())
     if moving_s < MIN_MOVING_S:

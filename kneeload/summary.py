@@ -57,6 +57,7 @@ from kneeload.cadence_units import (
     STEP_SPORTS,
     detect_cadence_factor,
     gait_mask,
+    hold_weights,
     steady_segments,
     time_weighted_mean,
     weighted_median,
@@ -103,15 +104,6 @@ def normalise_sport(
     """Map a file's sport/sub-sport (and a file-name hint) to (sport, sub_sport)."""
     found, sub = file_sport(sport, sub_sport)
     return found or hint_sport(hint) or "other", sub
-
-
-def hold_weights(time_s: np.ndarray, cap_s: float = GAP_CAP_S) -> np.ndarray:
-    """Seconds each sample holds until the next (capped); NaN times and the last: 0."""
-    w = np.zeros(time_s.size)
-    ok = np.flatnonzero(np.isfinite(time_s))
-    if ok.size >= 2:
-        w[ok[:-1]] = np.clip(np.diff(time_s[ok]), 0.0, cap_s)
-    return w
 
 
 def summarise(
