@@ -250,8 +250,7 @@ def _plausible_values(cols: dict[str, np.ndarray], drops: dict[str, int]) -> Non
         off = (np.abs(lat) > 90.0) | (np.abs(lon) > 180.0) | ((lat == 0) & (lon == 0))
         off |= np.isfinite(lat) != np.isfinite(lon)
         hr = cols["heart_rate_bpm"]
-        no_value = (hr == 0) | (hr == 255)
-        bad_hr = ~no_value & ((hr < HR_MIN_BPM) | (hr > HR_MAX_BPM))
+        out_hr = (hr < HR_MIN_BPM) | (hr > HR_MAX_BPM)  # 0 and 255 among them
         alt = cols["altitude_m"]
         bad_alt = (alt < ALTITUDE_RANGE_M[0]) | (alt > ALTITUDE_RANGE_M[1])
     if off.any():
@@ -260,10 +259,12 @@ def _plausible_values(cols: dict[str, np.ndarray], drops: dict[str, int]) -> Non
             drops["position off the globe or at (0, 0)"] = int((off & has).sum())
         cols["lat_deg"] = np.where(off, np.nan, lat)
         cols["lon_deg"] = np.where(off, np.nan, lon)
-    cols["heart_rate_bpm"] = _drop(hr, no_value, "", {})
-    cols["heart_rate_bpm"] = _drop(
-        cols["heart_rate_bpm"], bad_hr, "heart rate outside 25-240 bpm", drops
-    )
+    if out_hr.any():
+        no_value = (hr == 0) | (hr == 255)  # "no value", not a bad reading
+        bad_hr = out_hr & ~no_value
+        hr = _drop(hr, no_value, "", {})
+        what = "heart rate outside 25-240 bpm"
+        cols["heart_rate_bpm"] = _drop(hr, bad_hr, what, drops)
     cols["altitude_m"] = _drop(alt, bad_alt, "altitude outside -500…9,000 m", drops)
 
 
@@ -293,6 +294,8 @@ def split_clock_jumps(
     after, so content ids stay stable.
     """
     t = np.asarray(raw.samples.get("time_s", np.empty(0)), dtype=np.float64)
+    if t.size < 2 or np.diff(t).max() <= CLOCK_JUMP_S:  # NaN: the full look below
+        return [raw]  # no step of a day: nor between plausible samples either
     now = time.time() if now_utc is None else now_utc
     good = np.flatnonzero(plausible_time(t, now))
     if good.size < 2:
