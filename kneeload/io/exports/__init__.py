@@ -21,10 +21,10 @@ import dataclasses
 import posixpath
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kneeload.errors import ActivityFileError, CorruptFileError, NotAnActivityError
-from kneeload.io.exports import apple, garmin, strava
+from kneeload.io.exports import garmin, strava
 from kneeload.io.sources import (
     ArchiveTree,
     Detection,
@@ -34,6 +34,9 @@ from kneeload.io.sources import (
     register_export_detector,
 )
 from kneeload.schema import RawActivity
+
+if TYPE_CHECKING:  # the Apple reader (and its XML parser) loads only when needed
+    from kneeload.io.exports import apple
 
 #: The parser hook of the Apple ``export.xml`` source ("module:function").
 APPLE_PARSER = "kneeload.io.exports:parse_export"
@@ -185,6 +188,8 @@ def _apple(tree: ArchiveTree, found: Detection) -> bool:
     for entry in tree.entries:
         if _base(entry.name).lower() != "export.xml":
             continue
+        from kneeload.io.exports import apple
+
         try:
             with entry.source.open() as fh:
                 head = fh.read(APPLE_HEAD_BYTES)
@@ -217,6 +222,8 @@ def parse_export(
     ``stream`` is the opened content of ``source`` (ingest passes one that it
     hashes as it is read); without it the source is opened here.
     """
+    from kneeload.io.exports import apple
+
     routes: dict[str, Source] = dict((source.meta or {}).get("apple_routes", {}))
     if stream is not None:
         scan = apple.scan_export(stream, source.key)
@@ -256,6 +263,8 @@ def _truncation(
     cause: str = "export.xml is cut short (the export is incomplete)",
 ) -> str:
     """Why a cut-off export.xml is only partly read, and what to do."""
+    from kneeload.io.exports import apple
+
     advice = "export it again from the Health app"
     if scan.cut_text:
         lost = f"{apple.cut_workout_words(scan.cut_text)} is cut off and not read"
