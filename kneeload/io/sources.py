@@ -356,23 +356,32 @@ def _walk(
             continue
         seen_dirs.add(ident)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        # the folder's spellings once; each file's by joining its name (a name
+        # holds no separator): the same keys as Path(root, name).absolute()
+        here = Path(root)
+        rel_dir = here.relative_to(folder).as_posix()
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        key_dir = str(here.absolute())
+        key_dir += "" if key_dir.endswith(os.sep) else os.sep
         for name in sorted(files):
             if name.startswith("."):
                 continue
-            path = Path(root) / name
-            rel = path.relative_to(folder).as_posix()
+            rel = rel_dir + name
             if name.lower().endswith(".zip"):
-                sub = _file_tree(path, problems, prefix=rel)
+                sub = _file_tree(here / name, problems, prefix=rel)
                 tree.entries += sub.entries
             else:
+                key = key_dir + name
                 try:
-                    st = path.stat()
+                    st = os.stat(key)  # noqa: PTH116 - a str key, no Path per file
                 except OSError as exc:
                     problems.append(
-                        CorruptFileError(str(path), f"cannot read: {exc.strerror}")
+                        CorruptFileError(
+                            str(here / name), f"cannot read: {exc.strerror}"
+                        )
                     )
                     continue
-                source = Source(str(path.absolute()), st.st_size, st.st_mtime_ns)
+                source = Source(key, st.st_size, st.st_mtime_ns)
                 tree.entries.append(TreeEntry(rel, source))
 
 
