@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 import pandas as pd
 
@@ -40,9 +40,6 @@ from kneeload.report.model import (
     Section,
 )
 from kneeload.units import per_unit_m
-
-if TYPE_CHECKING:
-    from kneeload.report.weekly import WeeklyReport
 
 CHART_DAYS = 56  # 8 weeks
 #: Marker and colour per *when* (Okabe-Ito; shape carries the meaning too).
@@ -135,7 +132,31 @@ def warm_up_for(
     return tuple(warm_up_lines(settings.athlete.sex))
 
 
-def report_section(report: WeeklyReport) -> Section | None:
+class KneeReport(Protocol):
+    """What the knee section needs of a weekly report (``report.weekly``).
+
+    A protocol, not an import: ``weekly`` builds the knee section, so this
+    module must not import ``weekly`` back, not even for types.
+    """
+
+    @property
+    def knee(self) -> KneeSection | None:
+        """The knee section, when knee pain was noted in the last 28 days."""
+
+    @property
+    def warm_up(self) -> tuple[str, ...]:
+        """The warm-up lines alone (a caution fired, or the taper window)."""
+
+    @property
+    def units(self) -> str:
+        """``km`` or ``mi``."""
+
+    @property
+    def chart_names(self) -> frozenset[str]:
+        """The charts this report has (file stems of the PNGs)."""
+
+
+def report_section(report: KneeReport) -> Section | None:
     """The knee (or warm-up) section of the weekly report (sections.EXTRA_SECTIONS)."""
     return knee_report_section(
         report.knee, report.warm_up, units=report.units, charts=report.chart_names
@@ -356,7 +377,7 @@ def knee_png(section: KneeSection, *, units: str = "km") -> bytes:
     return figure_to_png(knee_figure(section, units=units))
 
 
-def report_chart(report: WeeklyReport) -> tuple[str, Any] | None:
+def report_chart(report: KneeReport) -> tuple[str, Any] | None:
     """``("knee", figure)`` for charts.EXTRA_CHARTS, when there is a knee section."""
     if report.knee is None:
         return None
