@@ -214,6 +214,32 @@ class TaperSettings:
 
 
 @dataclass(frozen=True)
+class KneeSettings:
+    """The knee journey: pain words, the stage, its windows (RULES §12, §13)."""
+
+    minimal_pain: int = _t(2, "RULES §12: 'minimal' pain, /10")
+    manageable_pain: int = _t(3, "RULES §12: 'manageable' pain, /10 (heuristic)")
+    clinician_pain: int = _t(5, "RULES §12: from this score 'see a clinician'")
+    stage2_minutes: float = _t(15.0, "RULES §12: stage 2 needs a run of >= 15 min")
+    stage3_minutes: float = _t(30.0, "RULES §12: stage 3 needs a run of >= 30 min")
+    stage_window_days: int = _t(7, "RULES §12: the stage reads the last 7 days")
+    pain_window_days: int = _t(28, "RULES §12, §13: knee pain noted in 28 days")
+    strength_min_per_week: int = _t(2, "RULES §12: strength '2-3 a week' (low)")
+    strength_max_per_week: int = _t(3, "RULES §12: strength '2-3 a week' (high)")
+    descriptive_min_notes: int = _t(8, "RULES §12: pain-load notes need 8 notes")
+    descent_split_m: float = _t(300.0, "RULES §12: descent split of pain-load notes")
+
+
+@dataclass(frozen=True)
+class ShoesSettings:
+    """Shoes and surface as context of spikes and ramps (RULES §14)."""
+
+    context_days: int = _t(14, "RULES §14: a pair first used 14 d before a flag")
+    surface_change_pp: float = _t(30.0, "RULES §14: surface share change > 30 pp")
+    surface_baseline_weeks: int = _t(4, "RULES §14: against the previous 4 weeks")
+
+
+@dataclass(frozen=True)
 class Thresholds:
     """Every threshold of RULES.md, grouped by rule id."""
 
@@ -231,6 +257,8 @@ class Thresholds:
     step_length_up: StepLengthUpSettings = field(default_factory=StepLengthUpSettings)
     descent_ramp: DescentRampSettings = field(default_factory=DescentRampSettings)
     taper: TaperSettings = field(default_factory=TaperSettings)
+    knee: KneeSettings = field(default_factory=KneeSettings)
+    shoes: ShoesSettings = field(default_factory=ShoesSettings)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,19 @@ RANGES: dict[str, Range] = {
     "thresholds.descent_ramp.window_days": _DAYS,
     "thresholds.taper.frequency_ratio": _FRACTION,
     "thresholds.taper.peak_weeks": Range(4),  # the peak is week -4 or earlier
+    "thresholds.knee.minimal_pain": Range(0, 10),
+    "thresholds.knee.manageable_pain": Range(0, 10),
+    "thresholds.knee.clinician_pain": Range(1, 10),
+    "thresholds.knee.stage2_minutes": _POSITIVE,
+    "thresholds.knee.stage3_minutes": _POSITIVE,
+    "thresholds.knee.stage_window_days": _DAYS,
+    "thresholds.knee.pain_window_days": _DAYS,
+    "thresholds.knee.strength_min_per_week": Range(0, 14),
+    "thresholds.knee.strength_max_per_week": Range(1, 14),
+    "thresholds.knee.descriptive_min_notes": _DAYS,
+    "thresholds.shoes.context_days": _DAYS,
+    "thresholds.shoes.surface_change_pp": Range(0.0, 100.0),
+    "thresholds.shoes.surface_baseline_weeks": _DAYS,
 }
 #: (smaller key, larger key, strict): relations between two settings.
 RELATIONS: tuple[tuple[str, str, bool], ...] = (
@@ -87,6 +100,11 @@ RELATIONS: tuple[tuple[str, str, bool], ...] = (
     ("thresholds.taper.volume_under", "thresholds.taper.volume_over", True),
     ("thresholds.cadence_suggest.low_factor",
      "thresholds.cadence_suggest.high_factor", False),
+    ("thresholds.knee.minimal_pain", "thresholds.knee.manageable_pain", False),
+    ("thresholds.knee.manageable_pain", "thresholds.knee.clinician_pain", True),
+    ("thresholds.knee.stage2_minutes", "thresholds.knee.stage3_minutes", True),
+    ("thresholds.knee.strength_min_per_week",
+     "thresholds.knee.strength_max_per_week", False),
 )  # fmt: skip
 
 

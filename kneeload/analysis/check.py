@@ -29,7 +29,7 @@ from kneeload.analysis.evidence import (
     Evidence,
     Flag,
 )
-from kneeload.analysis.knee import KNEE_WINDOW_DAYS, knee_pain_noted
+from kneeload.analysis.knee import knee_pain_noted
 from kneeload.analysis.load import heart_rate_profile, load_rows
 from kneeload.analysis.registry import (
     CLINICIAN_TEXT,
@@ -112,13 +112,11 @@ def _load_summary(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-#: How far back a knee-pain note counts (one window: kneeload.analysis.knee).
-KNEE_PAIN_DAYS = KNEE_WINDOW_DAYS
-
-
-def knee_pain_score(notes: Iterable[Any], as_of: date) -> int | None:
+def knee_pain_score(
+    notes: Iterable[Any], as_of: date, settings: Settings | None = None
+) -> int | None:
     """The knee-pain score (1-10) noted on ``as_of``: asks the knee module (§12)."""
-    note = knee_pain_noted(list(notes), as_of)
+    note = knee_pain_noted(list(notes), as_of, settings)
     return None if note is None else note.score
 
 
@@ -149,7 +147,8 @@ def check(
     notes = list(profile.notes) + race_notes
     if knee_pain is not None:
         notes.append(
-            f"knee pain {knee_pain}/10 noted in the last {KNEE_PAIN_DAYS} days: "
+            f"knee pain {knee_pain}/10 noted in the last "
+            f"{settings.thresholds.knee.pain_window_days} days: "
             "intensity and downhill flags are raised to caution (RULES §5, §6.5)"
         )
     return CheckResult(as_of, flags, load, notes)

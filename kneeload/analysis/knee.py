@@ -4,14 +4,16 @@ One module owns the knee policy (RULES §12-14), so ``check``, ``taper``, the kn
 page and the report all read it the same way:
 
 * knee pain is *noted* when a ``knee_pain`` note of 1/10 or more falls in the
-  28 days ending the evaluation day (:data:`KNEE_WINDOW_DAYS`);
-* the stage looks at the runs of the last 7 days (:data:`STAGE_WINDOW_DAYS`);
+  28 days ending the evaluation day (``[thresholds.knee] pain_window_days``);
+* the stage looks at the runs of the last 7 days (``stage_window_days``);
   a run's pain is the highest ``during``/``after`` note of its day, and it is
   "not worse next morning" when the ``next-morning`` note dated the following day
   is not higher. A run without those notes does not count: the runner is asked
   to note them rather than assumed fine.
 
 Pure functions: notes and activities are passed in, ``as_of`` is always given.
+Every number comes from ``settings.thresholds.knee`` (RULES §12 defaults when
+``settings`` is not given).
 The texts (routine, warm-ups, advice) live in :mod:`kneeload.analysis.knee_text`,
 shoes and surface (RULES §14) in :mod:`kneeload.analysis.knee_changes`.
 """
@@ -38,33 +40,21 @@ from kneeload.analysis.knee_changes import (
     surface_changes,
     surface_weeks,
 )
+from kneeload.config import KneeSettings, Settings
 from kneeload.notes import Note
 
-#: Knee pain counts for this many days ending the evaluation day (RULES §12, §13).
-KNEE_WINDOW_DAYS = 28
-#: The stage reads the runs of this many days (RULES §12).
-STAGE_WINDOW_DAYS = 7
-#: "minimal" pain (RULES §12).
-MINIMAL_PAIN = 2
-#: "manageable" pain (RULES §12; a common clinical heuristic).
-MANAGEABLE_PAIN = 3
-#: Stage 2 needs a run of at least this many minutes ...
-STAGE2_MIN = 15.0
-#: ... stage 3 at least this many.
-STAGE3_MIN = 30.0
-#: From this score on, "see a clinician" comes first (RULES §12).
-CLINICIAN_PAIN = 5
-#: Descriptive pain-load notes need at least this many pain notes (issue 11).
-DESCRIPTIVE_MIN_NOTES = 8
-DESCENT_SPLIT_M = 300.0
+
+def _knee(settings: Settings | None) -> KneeSettings:
+    """``[thresholds.knee]`` of ``settings``, the defaults when None."""
+    return (settings or Settings()).thresholds.knee
 
 
 # --- pain notes and windows -------------------------------------------------
 
 
-def knee_window(as_of: date) -> tuple[date, date]:
-    """First and last day of the knee window ending ``as_of`` (28 days)."""
-    return as_of - timedelta(days=KNEE_WINDOW_DAYS - 1), as_of
+def knee_window(as_of: date, settings: Settings | None = None) -> tuple[date, date]:
+    """First and last day of the knee window ending ``as_of`` (28 days, §12)."""
+    return as_of - timedelta(days=_knee(settings).pain_window_days - 1), as_of
 
 
 def pain_notes(notes: Iterable[Note], *, start: date, end: date) -> list[Note]:
@@ -73,9 +63,11 @@ def pain_notes(notes: Iterable[Note], *, start: date, end: date) -> list[Note]:
     return sorted(inside, key=lambda n: (n.day, n.id))
 
 
-def knee_pain_noted(notes: Iterable[Note], as_of: date) -> Note | None:
+def knee_pain_noted(
+    notes: Iterable[Note], as_of: date, settings: Settings | None = None
+) -> Note | None:
     """The latest note of 1/10 or more in the knee window, or None (RULES §12)."""
-    start, end = knee_window(as_of)
+    start, end = knee_window(as_of, settings)
     painful = [n for n in pain_notes(notes, start=start, end=end) if n.score]
     return painful[-1] if painful else None
 
@@ -190,73 +182,83 @@ class Stage:
     pain: Note | None = None  # the latest pain note of the knee window
 
 
-def stage_on(activities: pd.DataFrame, notes: Sequence[Note], as_of: date) -> Stage:
+def stage_on(
+    activities: pd.DataFrame, notes: Sequence[Note], as_of: date,
+    settings: Settings | None = None,
+) -> Stage:  # fmt: skip
     """The stage on ``as_of``: RULES §12 read over the last 7 and 28 days."""
-    pain = knee_pain_noted(notes, as_of)
+    k = _knee(settings)
+    pain = knee_pain_noted(notes, as_of, settings)
     if pain is None:
-        return Stage(as_of, None, txt.NO_PAIN_REASON, None)
-    start = as_of - timedelta(days=STAGE_WINDOW_DAYS - 1)
+        return Stage(as_of, None, txt.no_pain_reason(k), None)
+    days = k.stage_window_days
+    start = as_of - timedelta(days=days - 1)
     runs = run_pains(activities, notes, start=start, end=as_of)
-    three = [r for r in runs if r.meets(STAGE3_MIN, MINIMAL_PAIN)]
-    two = [r for r in runs if r.meets(STAGE2_MIN, MANAGEABLE_PAIN)]
+    three = [r for r in runs if r.meets(k.stage3_minutes, k.minimal_pain)]
+    two = [r for r in runs if r.meets(k.stage2_minutes, k.manageable_pain)]
     if three:
         best = max(three, key=lambda r: r.minutes)
-        return Stage(as_of, 3, _ran(best), txt.NEXT_STEP[3], best, pain)
+        return Stage(as_of, 3, _ran(best, k), txt.next_step(3, k), best, pain)
     if two:
         best = max(two, key=lambda r: r.minutes)
-        return Stage(as_of, 2, _ran(best), txt.NEXT_STEP[2], best, pain)
+        return Stage(as_of, 2, _ran(best, k), txt.next_step(2, k), best, pain)
     if not runs:
         reason = (
-            f"no run in the last {STAGE_WINDOW_DAYS} days; knee pain "
+            f"no run in the last {days} days; knee pain "
             f"{pain.score}/10 noted on {pain.day.isoformat()}"
         )
-        return Stage(as_of, 1, reason, txt.NEXT_STEP[1], None, pain)
+        return Stage(as_of, 1, reason, txt.next_step(1, k), None, pain)
     longest = max(runs, key=lambda r: r.minutes)
     reason = (
-        f"your longest run in the last {STAGE_WINDOW_DAYS} days was "
-        f"{longest.describe()}; {_missing(longest)}"
+        f"your longest run in the last {days} days was "
+        f"{longest.describe()}; {_missing(longest, k)}"
     )
-    return Stage(as_of, 1, reason, txt.NEXT_STEP[1], longest, pain)
+    return Stage(as_of, 1, reason, txt.next_step(1, k), longest, pain)
 
 
-def _ran(run: RunPain) -> str:
-    return f"in the last {STAGE_WINDOW_DAYS} days you ran {run.describe()}"
+def _ran(run: RunPain, k: KneeSettings) -> str:
+    return f"in the last {k.stage_window_days} days you ran {run.describe()}"
 
 
-def _missing(run: RunPain) -> str:
+def _missing(run: RunPain, k: KneeSettings) -> str:
     """What kept a run from counting for stage 2."""
-    if run.minutes < STAGE2_MIN:
-        return f"stage 2 needs a run of {STAGE2_MIN:.0f} min or more"
+    if run.minutes < k.stage2_minutes:
+        limit = txt.minutes_limit(k.stage2_minutes)
+        return f"stage 2 needs a run of {limit} min or more"
     if run.pain is None:
         return "note its pain (--when during or after) so that it can count"
-    if run.pain > MANAGEABLE_PAIN:
-        return f"stage 2 needs manageable pain, {MANAGEABLE_PAIN}/10 or less"
+    if run.pain > k.manageable_pain:
+        return f"stage 2 needs manageable pain, {k.manageable_pain}/10 or less"
     if run.morning is None:
         return "note how the knee feels the next morning (--when next-morning)"
     return "stage 2 needs it not worse the next morning"
 
 
 def stage_timeline(
-    activities: pd.DataFrame, notes: Sequence[Note], *, start: date, end: date
-) -> list[tuple[date, int | None]]:
+    activities: pd.DataFrame, notes: Sequence[Note], *, start: date, end: date,
+    settings: Settings | None = None,
+) -> list[tuple[date, int | None]]:  # fmt: skip
     """(first day, stage) each time the stage changes between ``start`` and ``end``."""
     out: list[tuple[date, int | None]] = []
     day = start
     while day <= end:
-        stage = stage_on(activities, notes, day).stage
+        stage = stage_on(activities, notes, day, settings).stage
         if not out or out[-1][1] != stage:
             out.append((day, stage))
         day += timedelta(days=1)
     return out
 
 
-def clinician_line(notes: Sequence[Note], as_of: date) -> str | None:
+def clinician_line(
+    notes: Sequence[Note], as_of: date, settings: Settings | None = None
+) -> str | None:
     """'See a clinician' first, on pain >= 5/10 or a red flag in the window (§12)."""
-    start, end = knee_window(as_of)
+    k = _knee(settings)
+    start, end = knee_window(as_of, settings)
     high = [
         n
         for n in pain_notes(notes, start=start, end=end)
-        if (n.score or 0) >= CLINICIAN_PAIN
+        if (n.score or 0) >= k.clinician_pain
     ]
     words = [
         w
@@ -273,7 +275,7 @@ def clinician_line(notes: Sequence[Note], as_of: date) -> str | None:
         seen.append(f"{worst.score}/10 on {worst.day.isoformat()}")
     if words:
         seen.append(f"'{words[0]}' in your notes")
-    return f"You noted {' and '.join(seen)}. {txt.CLINICIAN}"
+    return f"You noted {' and '.join(seen)}. {txt.clinician_text(k)}"
 
 
 # --- the knee page ----------------------------------------------------------
@@ -343,6 +345,7 @@ class KneePage:
     changes: list[Change]
     pain_load: list[str]
     evidence: tuple[Evidence, ...] = txt.KNEE_EVIDENCE
+    knee: KneeSettings = field(default_factory=KneeSettings)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -366,7 +369,7 @@ class KneePage:
             "pain_log": [p.to_json() for p in self.pain_log],
             "strength_per_week": self.strength_per_week,
             "strength_weeks": list(self.strength_weeks),
-            "strength_text": txt.strength_text(self.strength_per_week),
+            "strength_text": txt.strength_text(self.strength_per_week, self.knee),
             "routine": {k: list(v) for k, v in self.routine.items()},
             "shoes": [p.to_json() for p in self.shoes],
             "changes": [c.to_json() for c in self.changes],
@@ -377,47 +380,55 @@ class KneePage:
 
 def build_knee_page(
     activities: pd.DataFrame, notes: Sequence[Note], *, as_of: date,
-    sex: str | None = None,
+    sex: str | None = None, settings: Settings | None = None,
 ) -> KneePage:  # fmt: skip
-    """The knee page on ``as_of`` (RULES §12-14)."""
-    stage = stage_on(activities, notes, as_of)
-    start, _ = knee_window(as_of)
+    """The knee page on ``as_of`` (RULES §12-14); ``sex`` defaults to the settings'."""
+    k = _knee(settings)
+    if sex is None and settings is not None:
+        sex = settings.athlete.sex
+    stage = stage_on(activities, notes, as_of, settings)
+    start, _ = knee_window(as_of, settings)
     pairs = shoe_pairs(activities, notes, as_of)
     changes = [
         Change(p.since, "shoes", f"started running in {p.name}")
         for p in pairs
         if start <= p.since <= as_of
     ]
-    changes += surface_changes(surface_weeks(activities, as_of))
+    weeks = 4 + (settings or Settings()).thresholds.shoes.surface_baseline_weeks
+    changes += surface_changes(surface_weeks(activities, as_of, weeks), settings)
     changes.sort(key=lambda c: (c.day, c.kind))
     return KneePage(
         stage=stage,
-        clinician=clinician_line(notes, as_of),
+        clinician=clinician_line(notes, as_of, settings),
         pain_log=pain_log(activities, notes, start=start, end=as_of),
         strength_weeks=strength_weeks(notes, as_of),
-        routine=txt.routine(stage.stage, sex=sex),
+        routine=txt.routine(stage.stage, sex=sex, knee=k),
         shoes=pairs,
         changes=[c for c in changes if start <= c.day <= as_of],
-        pain_load=pain_load_notes(activities, notes, as_of),
+        pain_load=pain_load_notes(activities, notes, as_of, settings),
+        knee=k,
     )
 
 
 def pain_load_notes(
-    activities: pd.DataFrame, notes: Sequence[Note], as_of: date
-) -> list[str]:
+    activities: pd.DataFrame, notes: Sequence[Note], as_of: date,
+    settings: Settings | None = None,
+) -> list[str]:  # fmt: skip
     """Descriptive pain-against-load comparisons over 8 weeks (>= 8 pain notes).
 
     Averages with counts only: no cause, no prediction (RULES §0 wording).
     """
+    k = _knee(settings)
     start = as_of - timedelta(days=55)
-    if len(pain_notes(notes, start=start, end=as_of)) < DESCRIPTIVE_MIN_NOTES:
+    if len(pain_notes(notes, start=start, end=as_of)) < k.descriptive_min_notes:
         return []
     runs = run_pains(activities, notes, start=start, end=as_of)
     out = []
-    hilly = [r.morning for r in runs if r.descent_m > DESCENT_SPLIT_M]
-    flat = [r.morning for r in runs if r.descent_m <= DESCENT_SPLIT_M]
+    split = k.descent_split_m
+    hilly = [r.morning for r in runs if r.descent_m > split]
+    flat = [r.morning for r in runs if r.descent_m <= split]
     line = _compare(
-        f"pain the morning after runs with more than {DESCENT_SPLIT_M:.0f} m of "
+        f"pain the morning after runs with more than {split:.0f} m of "
         "descent", hilly, "after the other runs", flat,
     )  # fmt: skip
     if line:
@@ -456,8 +467,9 @@ def _count(values: list[int]) -> str:
 
 
 def taper_knee_advice(
-    notes: Sequence[Note], *, as_of: date, race_date: date
-) -> txt.KneeAdvice | None:
+    notes: Sequence[Note], *, as_of: date, race_date: date,
+    settings: Settings | None = None,
+) -> txt.KneeAdvice | None:  # fmt: skip
     """Knee-aware taper advice while pain is noted, up to race day (RULES §7, §13).
 
     Race week (D-7 … D) adds the seed's race-week advice (40-60 % of normal
@@ -465,19 +477,20 @@ def taper_knee_advice(
     """
     if as_of > race_date:
         return None  # taper advice ends with the race
-    note = knee_pain_noted(notes, as_of)
+    note = knee_pain_noted(notes, as_of, settings)
     if note is None:
         return None
     race_week = (race_date - as_of).days <= 7
-    message = txt.taper_advice_text(note, race_week=race_week)
+    message = txt.taper_advice_text(note, race_week=race_week, knee=_knee(settings))
     return txt.KneeAdvice(note, message, race_week=race_week)
 
 
 def knee_summary(
-    activities: pd.DataFrame, notes: Sequence[Note], as_of: date
-) -> dict[str, Any] | None:
+    activities: pd.DataFrame, notes: Sequence[Note], as_of: date,
+    settings: Settings | None = None,
+) -> dict[str, Any] | None:  # fmt: skip
     """``{"stage", "next_step"}`` for ``check --json`` when knee pain is noted."""
-    stage = stage_on(activities, notes, as_of)
+    stage = stage_on(activities, notes, as_of, settings)
     if stage.stage is None:
         return None
     return {"stage": stage.stage, "next_step": stage.next_step}

@@ -6,6 +6,7 @@ is the weekly share of trail, track and treadmill running (``sub_sport``). A
 pair first used, or a surface-share change, in the 14 days before a
 ``session_spike`` or ``weekly_ramp`` becomes a context line of that flag
 through the registry's context hook (:func:`change_hook`). Context, never a flag.
+The numbers are ``[thresholds.shoes]`` (RULES §14 defaults without settings).
 """
 
 from __future__ import annotations
@@ -23,17 +24,19 @@ from kneeload.analysis import rule_ids
 from kneeload.analysis.dates import window_mask
 from kneeload.analysis.evidence import Flag
 from kneeload.analysis.load import load_rows
+from kneeload.config import Settings, ShoesSettings
 from kneeload.notes import Note
 
-#: A pair first used this many days before a spike or ramp is named in it (§14).
-SHOE_CONTEXT_DAYS = 14
 #: Rules that get the shoe line (RULES §14).
 SHOE_RULES = frozenset({rule_ids.SESSION_SPIKE, rule_ids.WEEKLY_RAMP})
-#: A surface share change beyond this many percentage points is marked (§14).
-SURFACE_CHANGE_PP = 30.0
 SURFACES: tuple[str, ...] = ("trail", "track", "treadmill")
 #: Sub-sports that are one of the surfaces (FIT ``indoor_running`` is a treadmill).
 SURFACE_ALIASES: dict[str, str] = {"indoor_running": "treadmill"}
+
+
+def _shoes(settings: Settings | None) -> ShoesSettings:
+    """``[thresholds.shoes]`` of ``settings``, the defaults when None."""
+    return (settings or Settings()).thresholds.shoes
 
 
 def running(activities: pd.DataFrame, *, start: date, end: date) -> pd.DataFrame:
@@ -120,11 +123,13 @@ def shoe_pairs(
     return sorted(pairs, key=lambda p: (p.since, p.name))
 
 
-def shoe_context(flag: Flag, pairs: Sequence[ShoePair]) -> str | None:
+def shoe_context(
+    flag: Flag, pairs: Sequence[ShoePair], settings: Settings | None = None
+) -> str | None:
     """'You also started running in NAME on DATE' for a spike or ramp (§14)."""
     if flag.rule not in SHOE_RULES:
         return None
-    lo = flag.date - timedelta(days=SHOE_CONTEXT_DAYS)
+    lo = flag.date - timedelta(days=_shoes(settings).context_days)
     fresh = [p for p in pairs if lo <= p.since <= flag.date]
     if not fresh:
         return None
@@ -133,8 +138,9 @@ def shoe_context(flag: Flag, pairs: Sequence[ShoePair]) -> str | None:
 
 
 def change_hook(
-    activities: pd.DataFrame, notes: Sequence[Note], as_of: date
-) -> Callable[[Flag], list[str]]:
+    activities: pd.DataFrame, notes: Sequence[Note], as_of: date,
+    settings: Settings | None = None,
+) -> Callable[[Flag], list[str]]:  # fmt: skip
     """A registry context hook: new shoes and surface changes for spikes and ramps.
 
     Pass it to ``check(..., context_hooks=[...])``; the lines go to
@@ -142,13 +148,16 @@ def change_hook(
     in a 7-day block, within the 14 days before the flag.
     """
     pairs = shoe_pairs(activities, notes, as_of)
-    surface = surface_changes(surface_weeks(activities, as_of))
+    cfg = _shoes(settings)
+    weeks = 4 + cfg.surface_baseline_weeks  # 4 blocks to mark, after the baseline
+    surface = surface_changes(surface_weeks(activities, as_of, weeks), settings)
+    days = cfg.context_days
 
     def hook(flag: Flag) -> list[str]:
-        line = shoe_context(flag, pairs)
+        line = shoe_context(flag, pairs, settings)
         lines = [line] if line else []
         if flag.rule in SHOE_RULES:
-            lo = flag.date - timedelta(days=SHOE_CONTEXT_DAYS)
+            lo = flag.date - timedelta(days=days)
             lines += [
                 c.text[:1].upper() + c.text[1:] + "."
                 for c in surface
@@ -200,21 +209,25 @@ class Change:
         return {"date": self.day.isoformat(), "kind": self.kind, "text": self.text}
 
 
-def surface_changes(shares: pd.DataFrame) -> list[Change]:
+def surface_changes(
+    shares: pd.DataFrame, settings: Settings | None = None
+) -> list[Change]:
     """Weeks whose surface share moved > 30 pp against the 4 weeks before (§14)."""
+    cfg = _shoes(settings)
+    n = cfg.surface_baseline_weeks
     out = []
-    for i in range(4, len(shares)):
+    for i in range(n, len(shares)):
         now = shares.iloc[i]
-        before = shares.iloc[i - 4 : i]
+        before = shares.iloc[i - n : i]
         if not now["km"]:
             continue
         for surface in SURFACES:
             usual = float(np.nanmean(before[surface])) if before["km"].any() else 0.0
-            if abs(now[surface] - usual) > SURFACE_CHANGE_PP:
+            if abs(now[surface] - usual) > cfg.surface_change_pp:
                 end = shares.index[i].date()
                 out.append(Change(end, "surface", (
                     f"{surface} running was {now[surface]:.0f}% of your running "
                     f"in the 7 days ending {end.isoformat()}, against {usual:.0f}% "
-                    "in the 4 weeks before"
+                    f"in the {n} weeks before"
                 )))  # fmt: skip
     return out

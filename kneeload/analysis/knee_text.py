@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from kneeload.analysis.evidence import Evidence
+from kneeload.config import KneeSettings
 from kneeload.notes import Note
+
+#: The RULES §12 defaults (``[thresholds.knee]``) when no settings are passed.
+DEFAULT_KNEE = KneeSettings()
 
 CROSSLEY_2016 = Evidence(
     "Crossley et al. 2016, Patellofemoral pain consensus statement from the 4th "
@@ -53,30 +57,56 @@ KNEE_EVIDENCE: tuple[Evidence, ...] = (
     MALISOUX_2015,
 )
 
-NO_PAIN_REASON = "no knee pain of 1/10 or more noted in the last 28 days"
 _PLAN = "the plan belongs to you and your physio/PT."
-NEXT_STEP: dict[int, str] = {
-    1: (
-        "Stage 2 comes with a run of 15 min or more at manageable pain (3/10 or "
-        "less, a common clinical heuristic) that is not worse the next morning. "
-        "Walk or walk/jog durations are agreed with your physio/PT; " + _PLAN
-    ),
-    2: (
-        "Stage 3 comes with a run of 30 min or more at minimal pain (2/10 or "
-        "less) that is not worse the next morning. Build the duration with your "
-        "physio/PT; " + _PLAN
-    ),
-    3: (
-        "Keep runs at minimal pain (2/10 or less) and not worse the next "
-        "morning; running duration, intensity and load are agreed with your "
-        "physio/PT, and " + _PLAN + " The knee page closes once no pain has been "
-        "noted for 28 days."
-    ),
-}
-CLINICIAN = (
-    "With pain of 5/10 or more, swelling, locking, giving way or night pain, see "
-    "a clinician first."
-)
+
+
+def minutes_limit(minutes: float) -> str:
+    """A configured number of minutes: '15', or '17.5' when not whole."""
+    return f"{minutes:g}"
+
+
+def no_pain_reason(k: KneeSettings = DEFAULT_KNEE) -> str:
+    """The reason of 'no stage': no pain noted in the knee window (RULES §12)."""
+    return f"no knee pain of 1/10 or more noted in the last {k.pain_window_days} days"
+
+
+def next_step(stage: int, k: KneeSettings = DEFAULT_KNEE) -> str:
+    """What moves the runner up from ``stage``, with the configured numbers (§12)."""
+    if stage == 1:
+        return (
+            f"Stage 2 comes with a run of {minutes_limit(k.stage2_minutes)} min or "
+            f"more at manageable pain ({k.manageable_pain}/10 or less, a common "
+            "clinical heuristic) that is not worse the next morning. Walk or "
+            "walk/jog durations are agreed with your physio/PT; " + _PLAN
+        )
+    if stage == 2:
+        return (
+            f"Stage 3 comes with a run of {minutes_limit(k.stage3_minutes)} min or "
+            f"more at minimal pain ({k.minimal_pain}/10 or less) that is not worse "
+            "the next morning. Build the duration with your physio/PT; " + _PLAN
+        )
+    return (
+        f"Keep runs at minimal pain ({k.minimal_pain}/10 or less) and not worse "
+        "the next morning; running duration, intensity and load are agreed with "
+        "your physio/PT, and " + _PLAN + " The knee page closes once no pain has "
+        f"been noted for {k.pain_window_days} days."
+    )
+
+
+#: The default texts (RULES §12 defaults), kept for readers of the old names.
+NO_PAIN_REASON = no_pain_reason()
+NEXT_STEP: dict[int, str] = {n: next_step(n) for n in (1, 2, 3)}
+
+
+def clinician_text(k: KneeSettings = DEFAULT_KNEE) -> str:
+    """'With pain of 5/10 or more, ... see a clinician first.' (RULES §12)."""
+    return (
+        f"With pain of {k.clinician_pain}/10 or more, swelling, locking, giving way "
+        "or night pain, see a clinician first."
+    )
+
+
+CLINICIAN = clinician_text()
 RED_FLAG_WORDS: tuple[str, ...] = (
     "swelling",
     "swollen",
@@ -142,13 +172,29 @@ _LOAD: dict[int, list[str]] = {
         "running duration, intensity and load agreed with your physio/PT",
     ],
 }
-STRENGTH_TEXT = (
-    "Combined hip and knee strengthening is the recommended treatment for "
-    "kneecap pain (Crossley 2016): aim for 2-3 sessions a week."
-)
 
 
-def routine(stage: int | None, *, sex: str | None = None) -> dict[str, list[str]]:
+def strength_target(k: KneeSettings = DEFAULT_KNEE) -> str:
+    """The strength target as words: '2-3 sessions a week' (RULES §12)."""
+    lo, hi = k.strength_min_per_week, k.strength_max_per_week
+    span = f"{lo}" if lo == hi else f"{lo}-{hi}"
+    return f"{span} session{'' if span == '1' else 's'} a week"
+
+
+def strength_advice(k: KneeSettings = DEFAULT_KNEE) -> str:
+    """The routine's strength line with the configured target (RULES §12)."""
+    return (
+        "Combined hip and knee strengthening is the recommended treatment for "
+        f"kneecap pain (Crossley 2016): aim for {strength_target(k)}."
+    )
+
+
+STRENGTH_TEXT = strength_advice()
+
+
+def routine(
+    stage: int | None, *, sex: str | None = None, knee: KneeSettings = DEFAULT_KNEE
+) -> dict[str, list[str]]:
     """The routine of a stage: pre-run, warm-up, cool-down, load, strength (§12-13)."""
     warm = [FOAM_ROLLING, *WARM_UPS]
     if sex == "female":
@@ -158,17 +204,17 @@ def routine(stage: int | None, *, sex: str | None = None) -> dict[str, list[str]
         "warm_up": warm,
         "cool_down": list(COOL_DOWN),
         "load": list(_LOAD.get(stage or 0, [])),
-        "strength": [STRENGTH_TEXT],
+        "strength": [strength_advice(knee)],
     }
 
 
-def strength_text(sessions: int) -> str:
-    """E.g. 'Strength: 1 session in the last 7 days; ... 2-3 a week.'"""
+def strength_text(sessions: int, k: KneeSettings = DEFAULT_KNEE) -> str:
+    """E.g. 'Strength: 1 session in the last 7 days; ... 2-3 sessions a week.'"""
     word = "session" if sessions == 1 else "sessions"
     return (
         f"Strength: {sessions} {word} in the last 7 days. Combined hip and knee "
         "strengthening is the recommended treatment for kneecap pain (Crossley "
-        "2016): 2-3 sessions a week."
+        f"2016): {strength_target(k)}."
     )
 
 
@@ -198,15 +244,21 @@ class KneeAdvice:
         }
 
 
-TAPER_ADVICE = (
+def taper_advice(k: KneeSettings = DEFAULT_KNEE) -> str:
+    """The §7 knee advice during a taper, with the configured 'minimal' pain."""
+    return _TAPER_ADVICE.format(minimal=k.minimal_pain)
+
+
+_TAPER_ADVICE = (
     "During a taper, cut volume and downhill running first, before cutting all "
     "intensity: short, controlled faster efforts on flat ground can stay if they "
     "are pain-free. Lower-impact options such as swimming, deep-water running, "
     "the elliptical or cycling can replace some runs; choose what is pain-free. "
     "A common clinical heuristic (not a validated rule) keeps running pain at or "
-    "below 2/10 and not worse the next day. If the pain persists, or with "
+    "below {minimal}/10 and not worse the next day. If the pain persists, or with "
     "swelling, locking, giving way or night pain, see a clinician."
 )
+TAPER_ADVICE = taper_advice()
 RACE_WEEK_ADVICE = (
     "In race week with knee pain, physical therapists recommend running about "
     "40-60% of your normal mileage, foam rolling and the dynamic warm-ups before "
@@ -217,10 +269,12 @@ RACE_WEEK_ADVICE = (
 )
 
 
-def taper_advice_text(note: Note, *, race_week: bool) -> str:
+def taper_advice_text(
+    note: Note, *, race_week: bool, knee: KneeSettings = DEFAULT_KNEE
+) -> str:
     """The taper advice for a pain note, with the race-week part in race week."""
     head = f"Knee pain noted ({note.score}/10 on {note.day.isoformat()})."
-    parts = [head, TAPER_ADVICE]
+    parts = [head, taper_advice(knee)]
     if race_week:
         parts.append(RACE_WEEK_ADVICE)
     return " ".join(parts)

@@ -67,15 +67,15 @@ def check(obj: Context, as_of: str | None, as_json: bool) -> None:
     acts, notes = load_activities(obj), knee_notes(obj, strict=False)
     result = run_check(
         acts, settings=obj.settings, as_of=day,
-        knee_pain=knee_pain_score(notes, day),
-        context_hooks=[change_hook(acts, notes, day)],
+        knee_pain=knee_pain_score(notes, day, obj.settings),
+        context_hooks=[change_hook(acts, notes, day, obj.settings)],
     )  # fmt: skip
     doc = result.to_json()
     acute = obj.settings.thresholds.acwr.acute_days
     srpe = srpe_week(acts, day, days=acute)
     if srpe is not None:  # INTERFACE: only when RPE is known
         doc["load"]["srpe_week"] = srpe
-    knee = knee_summary(acts, notes, day)
+    knee = knee_summary(acts, notes, day, obj.settings)
     if knee is not None:  # INTERFACE: only when knee pain is noted
         doc["knee"] = knee
     if as_json:

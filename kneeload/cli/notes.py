@@ -190,7 +190,7 @@ def knee(obj: Context, as_of: str | None, as_json: bool) -> None:
     day = parse_day(as_of, "--as-of", not_future=True) or date.today()
     page = build_knee_page(
         load_activities(obj), knee_notes(obj, strict=True), as_of=day,
-        sex=obj.settings.athlete.sex,
+        settings=obj.settings,
     )  # fmt: skip
     if as_json:
         echo_json(page.to_json())

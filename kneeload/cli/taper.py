@@ -111,7 +111,7 @@ def _knee_advice(
             raise click.ClickException(str(exc)) from exc
         warn(f"noted knee pain {score}/10 on {day.isoformat()}")
     notes = knee_notes(obj, strict=score is not None)
-    return taper_knee_advice(notes, as_of=day, race_date=race)
+    return taper_knee_advice(notes, as_of=day, race_date=race, settings=obj.settings)
 
 
 def taper_json(result: TaperResult, advice: KneeAdvice | None) -> dict[str, Any]:

@@ -74,11 +74,9 @@ def build_knee_section(
     week_ending: date,
 ) -> KneeSection | None:  # fmt: skip
     """The knee section, or None when no knee pain was noted in the last 28 days."""
-    if knee_pain_noted(notes, week_ending) is None:
+    if knee_pain_noted(notes, week_ending, settings) is None:
         return None
-    page = build_knee_page(
-        activities, notes, as_of=week_ending, sex=settings.athlete.sex
-    )
+    page = build_knee_page(activities, notes, as_of=week_ending, settings=settings)
     start = week_ending - timedelta(days=CHART_DAYS - 1)
     return KneeSection(
         page=page,
@@ -202,7 +200,8 @@ def pain_log_lines(log: Sequence[PainLogDay], units: str) -> list[str]:
 def _stage_line(page: KneePage) -> str:
     s = page.stage.stage
     if s is None:
-        return "Stage: none (no knee pain noted in the last 28 days)."
+        days = page.knee.pain_window_days
+        return f"Stage: none (no knee pain noted in the last {days} days)."
     return f'Stage {s} of 3 — "{txt.STAGE_WORDS[s]}".'
 
 
@@ -227,7 +226,7 @@ def knee_body(page: KneePage, *, units: str) -> list[str]:
     out.append("Cool-down: " + r["cool_down"][0] + ".")
     if r["load"]:
         out.append("Load: " + "; ".join(r["load"]) + ".")
-    out.append(txt.strength_text(page.strength_per_week))
+    out.append(txt.strength_text(page.strength_per_week, page.knee))
     for pair in page.shoes:
         dist = pair.distance_m / per_unit_m(units)
         out.append(
@@ -316,9 +315,10 @@ def plot_knee(
                                      s=36, color=colour, zorder=3,
                                      label=txt.WHEN_WORDS[when]))  # fmt: skip
     top.set_ylim(-0.5, 10.5)
-    top.set_yticks([0, 2, 5, 10])
-    drawn.append(top.axhline(2, color="#777777", lw=1.2, ls=":",
-                             label="2/10: minimal"))  # fmt: skip
+    minimal = section.page.knee.minimal_pain
+    top.set_yticks(sorted({0, minimal, section.page.knee.clinician_pain, 10}))
+    drawn.append(top.axhline(minimal, color="#777777", lw=1.2, ls=":",
+                             label=f"{minimal}/10: minimal"))  # fmt: skip
     top.set_ylabel("pain /10")
     daily = section.daily
     first = daily.index[0].date()

@@ -174,13 +174,13 @@ def build_weekly_report(
     """
     check_day(week_ending, "week_ending")
     activities = load_rows(activities)  # in-load rows only (RULES §1.5, §1.6)
-    pain = knee_pain_score(knee_notes, week_ending)
+    pain = knee_pain_score(knee_notes, week_ending, settings)
     result = check(
         activities,
         settings=settings,
         as_of=week_ending,
         knee_pain=pain,
-        context_hooks=[change_hook(activities, knee_notes, week_ending)],
+        context_hooks=[change_hook(activities, knee_notes, week_ending, settings)],
     )
     cadence = cadence_advice(activities, settings=settings, as_of=week_ending)
     series = load_series(activities, settings=settings, week_ending=week_ending)
@@ -311,7 +311,9 @@ def taper_part(
         as_of=week_ending,
         race_distance_m=distance,
     )
-    advice = taper_knee_advice(knee_notes, as_of=week_ending, race_date=race)
+    advice = taper_knee_advice(
+        knee_notes, as_of=week_ending, race_date=race, settings=settings
+    )
     return result, advice, notes
 
 
