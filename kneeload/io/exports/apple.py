@@ -166,94 +166,137 @@ def check_dtd(head: bytes, name: str) -> None:
         raise UnsafeFileError(name, "export.xml refers to an external DTD: refused")
 
 
+@dataclass
+class _Pass:
+    """What the streaming loop of :func:`scan_export` gathers, block by block."""
+
+    hr_t: list[np.ndarray] = field(default_factory=list)
+    hr_v: list[np.ndarray] = field(default_factory=list)
+    st_a: list[np.ndarray] = field(default_factory=list)
+    st_b: list[np.ndarray] = field(default_factory=list)
+    st_v: list[np.ndarray] = field(default_factory=list)
+    st_s: list[np.ndarray] = field(default_factory=list)
+    sources: dict[bytes, int] = field(default_factory=dict)
+    blocks: list[bytes] = field(default_factory=list)
+    efforts: list[tuple[float, float, float]] = field(default_factory=list)
+    ending: bytes = b""  # the last bytes of the file: does it close </HealthData>?
+    cut_text: bytes = b""
+
+    def add_records(self, found: list[tuple[bytes, ...]]) -> None:
+        """Append the heart-rate and step records of one block as arrays."""
+        hr = [m for m in found if m[0] == b"HeartRate"]
+        steps = (
+            [m for m in found if m[0] != b"HeartRate"] if len(hr) < len(found) else []
+        )
+        if hr:
+            self.hr_t.append(_epochs([m[2] for m in hr]))
+            self.hr_v.append(_floats([m[4] for m in hr]))
+        if steps:
+            self.st_a.append(_epochs([m[2] for m in steps]))
+            self.st_b.append(_epochs([m[3] for m in steps]))
+            self.st_v.append(_floats([m[4] for m in steps]))
+            ids = [self.sources.setdefault(m[1], len(self.sources)) for m in steps]
+            self.st_s.append(np.array(ids, np.int32))
+
+    def add_part(self, buf: bytes, cut: int, eof: bool) -> None:
+        """Collect records, efforts and workout blocks from ``buf[:cut]``."""
+        part = memoryview(buf)[:cut]
+        found = _RECORD_RE.findall(part)
+        if found:
+            self.add_records(found)
+        if buf.find(_EFFORT_TYPE, 0, cut) >= 0:
+            self.efforts += [_effort(m) for m in _EFFORT_RE.findall(part)]
+        if buf.find(b"<Workout ", 0, cut) >= 0:
+            matches = list(_WORKOUT_RE.finditer(part))
+            self.blocks.extend(bytes(m.group(0)) for m in matches)
+            if eof:  # an unfinished <Workout> at the very end is in this part
+                last = buf.rfind(b"<Workout ", 0, cut)
+                if last > (matches[-1].start() if matches else -1):
+                    self.cut_text = buf[last : last + 4096]
+
+
 def scan_export(fh: Readable, name: str) -> ExportScan:
     """Stream ``export.xml`` once and collect workouts, HR and step records."""
-    hr_t: list[np.ndarray] = []
-    hr_v: list[np.ndarray] = []
-    st_a: list[np.ndarray] = []
-    st_b: list[np.ndarray] = []
-    st_v: list[np.ndarray] = []
-    st_s: list[np.ndarray] = []
-    sources: dict[bytes, int] = {}
-    blocks: list[bytes] = []
     damage: list[str] = []
+    gathered = _stream(fh, name, damage)
+    scan = _to_scan(gathered, damage)
+    _sort_and_drop_unreadable(scan)
+    _drop_implausible_hr(scan)
+    _read_workouts(scan, gathered.blocks)
+    return scan
+
+
+def _stream(fh: Readable, name: str, damage: list[str]) -> _Pass:
+    """Read ``fh`` block by block, cutting each block at a safe element boundary."""
+    gathered = _Pass()
     tail = _head(fh, name, damage)
-    efforts: list[tuple[float, float, float]] = []
-    ending = b""  # the last bytes of the file: does it close </HealthData>?
-    cut_text = b""
     while True:
         chunk = _read_block(fh, damage)
         eof = not chunk
         buf = tail + chunk
-        ending = (ending + buf[-64:])[-64:]
+        gathered.ending = (gathered.ending + buf[-64:])[-64:]
         cut = len(buf) if eof else _safe_cut(buf)
         if cut == 0 and not eof:
             if len(buf) > MAX_ELEMENT_BYTES:
                 raise CorruptFileError(name, "an element of export.xml is too long")
             tail = buf
             continue
-        part = memoryview(buf)[:cut]
         tail = buf[cut:]
-        found = _RECORD_RE.findall(part)
-        if found:
-            hr = [m for m in found if m[0] == b"HeartRate"]
-            steps = (
-                [m for m in found if m[0] != b"HeartRate"]
-                if len(hr) < len(found)
-                else []
-            )
-            if hr:
-                hr_t.append(_epochs([m[2] for m in hr]))
-                hr_v.append(_floats([m[4] for m in hr]))
-            if steps:
-                st_a.append(_epochs([m[2] for m in steps]))
-                st_b.append(_epochs([m[3] for m in steps]))
-                st_v.append(_floats([m[4] for m in steps]))
-                ids = [sources.setdefault(m[1], len(sources)) for m in steps]
-                st_s.append(np.array(ids, np.int32))
-        if buf.find(_EFFORT_TYPE, 0, cut) >= 0:
-            efforts += [_effort(m) for m in _EFFORT_RE.findall(part)]
-        if buf.find(b"<Workout ", 0, cut) >= 0:
-            matches = list(_WORKOUT_RE.finditer(part))
-            blocks.extend(bytes(m.group(0)) for m in matches)
-            if eof:  # an unfinished <Workout> at the very end is in this part
-                last = buf.rfind(b"<Workout ", 0, cut)
-                if last > (matches[-1].start() if matches else -1):
-                    cut_text = buf[last : last + 4096]
+        gathered.add_part(buf, cut, eof)
         if eof:
-            break
-    scan = ExportScan(
+            return gathered
+
+
+def _to_scan(gathered: _Pass, damage: list[str]) -> ExportScan:
+    """Concatenate the gathered arrays into one :class:`ExportScan`."""
+    st_s = gathered.st_s
+    return ExportScan(
         workouts=[],
-        hr_time=_cat(hr_t),
-        hr_bpm=_cat(hr_v),
-        step_start=_cat(st_a),
-        step_end=_cat(st_b),
-        step_count=_cat(st_v),
+        hr_time=_cat(gathered.hr_t),
+        hr_bpm=_cat(gathered.hr_v),
+        step_start=_cat(gathered.st_a),
+        step_end=_cat(gathered.st_b),
+        step_count=_cat(gathered.st_v),
         step_source=np.concatenate(st_s) if st_s else np.zeros(0, np.int32),
-        step_sources=[s.decode("utf-8", "replace") for s in sources],
-        n_workouts_seen=len(blocks),
-        truncated=not ending.rstrip().endswith(b"</HealthData>"),
-        cut_text=cut_text,
-        efforts=[e for e in efforts if 1.0 <= e[2] <= 10.0],
+        step_sources=[s.decode("utf-8", "replace") for s in gathered.sources],
+        n_workouts_seen=len(gathered.blocks),
+        truncated=not gathered.ending.rstrip().endswith(b"</HealthData>"),
+        cut_text=gathered.cut_text,
+        efforts=[e for e in gathered.efforts if 1.0 <= e[2] <= 10.0],
         problems=damage,
     )
+
+
+_STEP_FIELDS = ("step_start", "step_end", "step_count", "step_source")
+
+
+def _sort_and_drop_unreadable(scan: ExportScan) -> None:
+    """Sort HR and step records by time; drop step records with a damaged value."""
     order = np.argsort(scan.hr_time, kind="stable")
     scan.hr_time, scan.hr_bpm = scan.hr_time[order], scan.hr_bpm[order]
     order = np.argsort(scan.step_start, kind="stable")
-    for name in ("step_start", "step_end", "step_count", "step_source"):
+    for name in _STEP_FIELDS:
         setattr(scan, name, getattr(scan, name)[order])
     readable = np.isfinite(scan.step_count) & np.isfinite(scan.step_start)
     readable &= np.isfinite(scan.step_end)
     if not readable.all():  # a damaged value or date: that record is not counted
-        for name in ("step_start", "step_end", "step_count", "step_source"):
+        for name in _STEP_FIELDS:
             setattr(scan, name, getattr(scan, name)[readable])
     spans = scan.step_end - scan.step_start
     scan.longest_step_s = float(spans.max()) if spans.size else 0.0
+
+
+def _drop_implausible_hr(scan: ExportScan) -> None:
+    """Drop heart rates outside the plausible range (RULES §1.5), with a note."""
     plausible = (scan.hr_bpm >= HR_RANGE_BPM[0]) & (scan.hr_bpm <= HR_RANGE_BPM[1])
     plausible &= np.isfinite(scan.hr_time)  # NaN bpm fails the range test too
     if not plausible.all():  # RULES §1.5: not a heart rate
         scan.notes.append(f"{int((~plausible).sum())} heart rates outside 25-240 bpm")
         scan.hr_time, scan.hr_bpm = scan.hr_time[plausible], scan.hr_bpm[plausible]
+
+
+def _read_workouts(scan: ExportScan, blocks: list[bytes]) -> None:
+    """Parse each ``<Workout>`` block; an unreadable one is a note and a problem."""
     for index, block in enumerate(blocks):
         try:
             workout = _workout(block, index)
@@ -263,7 +306,6 @@ def scan_export(fh: Readable, name: str) -> ExportScan:
             continue
         if workout is not None:
             scan.workouts.append(workout)
-    return scan
 
 
 def _effort(match: tuple[bytes, ...]) -> tuple[float, float, float]:
