@@ -106,6 +106,22 @@ def normalise_sport(
     return found or hint_sport(hint) or "other", sub
 
 
+@dataclasses.dataclass
+class _Track:
+    """The cleaned samples of one activity and the series derived from them."""
+
+    cols: dict[str, np.ndarray]
+    t: np.ndarray  # epoch s
+    w: np.ndarray  # hold weight of each sample (s)
+    cum: np.ndarray  # cumulative distance (m)
+    speed: np.ndarray  # m/s, running speeds above the limit dropped
+    sport: str
+    sub_sport: str | None
+    sport_source: str
+    spm: np.ndarray  # cadence, steps/min
+    cadence: tuple[float | None, str | None, float | None]  # value, audit, step length
+
+
 def summarise(
     raw: RawActivity,
     source: str,
@@ -121,16 +137,42 @@ def summarise(
     if raw.relative_time:
         raise NotAnActivityError(source, RELATIVE_TIME_REASON)
     now = time.time() if now_utc is None else now_utc
-    cols = _columns(raw)
+    cols, rows_dropped, drops = _clean_columns(raw, now)
+    start = _start(raw, cols["time_s"], source, now)
+    track = _track(raw, cols, source, drops)
+    raw.notes += _drop_notes(drops)
+    activity = _activity(
+        raw,
+        source,
+        track,
+        start,
+        default_tz=default_tz,
+        hysteresis_m=hysteresis_m,
+        elapsed_from=start if rows_dropped else None,
+    )
+    activity.suspect = _suspect(activity, track.t, now)
+    return activity, _canonical_samples(cols, track.cum, track.speed, track.spm)
+
+
+def _clean_columns(
+    raw: RawActivity, now: float
+) -> tuple[dict[str, np.ndarray], bool, dict[str, int]]:
+    """The sample columns with implausible rows and values dropped (RULES §1.5)."""
     drops: dict[str, int] = {}
-    cols, rows_dropped = _plausible_rows(cols, now, drops)
+    cols, rows_dropped = _plausible_rows(_columns(raw), now, drops)
     _plausible_values(cols, drops)
     if rows_dropped and raw.format == "gpx":
         # the reader's GPS distance and speed ran over the dropped points
         cols["distance_m"] = np.full(cols["time_s"].size, np.nan)
         cols["speed_mps"] = np.full(cols["time_s"].size, np.nan)
+    return cols, rows_dropped, drops
+
+
+def _track(
+    raw: RawActivity, cols: dict[str, np.ndarray], source: str, drops: dict[str, int]
+) -> _Track:
+    """Weights, distance, speed, sport (RULES §1.4) and cadence of the samples."""
     t = cols["time_s"]
-    start = _start(raw, t, source, now)
     w = hold_weights(t)
     cum = _cumulative_distance(cols)
     speed = _speed(cols["speed_mps"], cum, t)
@@ -138,32 +180,55 @@ def summarise(
     sport, sub_sport, sport_source = activity_sport(raw, gait, name=_name(source))
     if sport == "running":
         speed = _drop(speed, speed > MAX_RUN_SAMPLE_SPEED_MPS, "running speed", drops)
+    spm, value, audit, step_len = _cadence(raw.format, sport, cols, speed, w, drops)
+    return _Track(
+        cols=cols,
+        t=t,
+        w=w,
+        cum=cum,
+        speed=speed,
+        sport=sport,
+        sub_sport=sub_sport,
+        sport_source=sport_source,
+        spm=spm,
+        cadence=(value, audit, step_len),
+    )
+
+
+def _activity(
+    raw: RawActivity,
+    source: str,
+    track: _Track,
+    start: float,
+    *,
+    default_tz: str | None,
+    hysteresis_m: float,
+    elapsed_from: float | None,
+) -> Activity:
+    """The activity row of ``track`` (``suspect`` is set by the caller)."""
+    cols, t, w, speed = track.cols, track.t, track.w, track.speed
     distance, distance_source = _distance(raw, cols)
     moving = speed > MOVING_SPEED_MPS
-    spm, cad_value, cad_source, step_len = _cadence(
-        raw.format, sport, cols, speed, w, drops
-    )
     alt_s, ascent, descent = _elevation(raw, cols["altitude_m"], w, hysteresis_m)
-    grade = _grade(cum, alt_s)
+    grade = _grade(track.cum, alt_s)
     offset, tz_source = _utc_offset(raw, cols, start, default_tz)
     hr = cols["heart_rate_bpm"]
     w_hr = hr_weights(t, hr) if raw.format in SPARSE_HR_FORMATS else w
-    elapsed = _elapsed(raw, t, start if rows_dropped else None)
-    raw.notes += _drop_notes(drops)
-    activity = Activity(
+    cad_value, cad_source, step_len = track.cadence
+    return Activity(
         source=source,
         format=raw.format,
-        sport=sport,
-        sport_source=sport_source,
+        sport=track.sport,
+        sport_source=track.sport_source,
         name=raw.name,
         gear=raw.gear,
         rpe=raw.rpe,
-        sub_sport=sub_sport,
+        sub_sport=track.sub_sport,
         start_utc=start,
         local_date=geo.local_date(start, offset or 0.0),
         utc_offset_s=offset,
         tz_source=tz_source,
-        elapsed_s=elapsed,
+        elapsed_s=_elapsed(raw, t, elapsed_from),
         moving_s=_moving(raw, speed, w),
         distance_m=distance,
         distance_source=distance_source,
@@ -179,11 +244,9 @@ def summarise(
         n_samples=int(t.size),
         richness=_richness(raw, cols),
         hr_hist=_hr_hist(hr, w_hr),
-        steady_segments=steady_segments(t, w, speed, spm, grade, start),
+        steady_segments=steady_segments(t, w, speed, track.spm, grade, start),
         downhill_s=float(w[moving & (grade < DOWNHILL_GRADE)].sum()),
     )
-    activity.suspect = _suspect(activity, t, now)
-    return activity, _canonical_samples(cols, cum, speed, spm)
 
 
 def _suspect(activity: Activity, t: np.ndarray, now: float) -> str | None:
