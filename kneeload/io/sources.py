@@ -403,24 +403,29 @@ def _file_tree(
     tree = ArchiveTree(key, "zip")
     budget = [MAX_TREE_BYTES]
     try:
-        _zip_entries(key, (), key, prefix or "", st.st_mtime_ns, tree, budget, problems)
+        walk = _ZipWalk(key, st.st_mtime_ns, tree, budget, problems)
+        _zip_entries(walk, (), key, prefix or "")
     except CorruptFileError as exc:
         problems.append(exc)
     return tree
 
 
+@dataclass
+class _ZipWalk:
+    """What stays the same while one archive tree is walked, nested zips included."""
+
+    archive: str
+    mtime_ns: int
+    tree: ArchiveTree
+    budget: list[int]
+    problems: list[ActivityFileError]
+
+
 def _zip_entries(
-    archive: str,
-    chain: tuple[int, ...],
-    label: str,
-    prefix: str,
-    mtime_ns: int,
-    tree: ArchiveTree,
-    budget: list[int],
-    problems: list[ActivityFileError],
+    walk: _ZipWalk, chain: tuple[int, ...], label: str, prefix: str
 ) -> None:
-    """Add every member of the zip at ``chain`` to ``tree``, nested zips expanded."""
-    zf = _archive(archive, chain, label)
+    """Add every member of the zip at ``chain`` to the tree, nested zips expanded."""
+    zf = _archive(walk.archive, chain, label)
     taken: set[str] = set()
     for index, info in enumerate(zf.infolist()):
         if info.is_dir():
@@ -429,58 +434,50 @@ def _zip_entries(
         key = f"{label}{ZIP_SEPARATOR}{escape_controls(name)}"
         inner = f"{prefix}{ZIP_SEPARATOR}{name}" if prefix else name
         problem = member_problem(info)
-        lower = info.filename.lower()
         wanted = is_activity_name(info.filename)
         if problem is not None:
             if wanted:
-                problems.append(CorruptFileError(key, problem))
-            continue
-        if lower.endswith(".zip"):
-            if len(chain) >= MAX_ZIP_NESTING:
-                problems.append(
-                    CorruptFileError(
-                        key,
-                        f"zip nested more than {MAX_ZIP_NESTING} levels deep: not read",
-                    )
-                )
-            elif info.file_size > MAX_NESTED_ZIP_BYTES:
-                problems.append(
-                    UnsafeFileError(
-                        key,
-                        f"nested zip inflates to {mib(info.file_size)} MiB, larger "
-                        f"than the {mib(MAX_NESTED_ZIP_BYTES)} MiB limit; refused",
-                    )
-                )
-            elif _spend(budget, info.file_size, key, problems):
-                try:
-                    _zip_entries(
-                        archive,
-                        (*chain, index),
-                        key,
-                        inner,
-                        mtime_ns,
-                        tree,
-                        budget,
-                        problems,
-                    )
-                except CorruptFileError as exc:
-                    problems.append(exc)
-            continue
-        if wanted and info.file_size > MAX_FILE_BYTES:
-            problems.append(UnsafeFileError(key, _too_big_member(info.file_size)))
-            continue
-        if wanted and not _spend(budget, info.file_size, key, problems):
-            continue
-        source = Source(
-            key=key,
-            size=info.file_size,
-            mtime_ns=mtime_ns,
-            archive=archive,
-            member=info.filename,
-            crc=info.CRC,
-            chain=(*chain, index),
+                walk.problems.append(CorruptFileError(key, problem))
+        elif info.filename.lower().endswith(".zip"):
+            _nested_zip(walk, info, (*chain, index), key, inner)
+        elif wanted and info.file_size > MAX_FILE_BYTES:
+            walk.problems.append(UnsafeFileError(key, _too_big_member(info.file_size)))
+        elif not wanted or _spend(walk.budget, info.file_size, key, walk.problems):
+            source = Source(
+                key=key,
+                size=info.file_size,
+                mtime_ns=walk.mtime_ns,
+                archive=walk.archive,
+                member=info.filename,
+                crc=info.CRC,
+                chain=(*chain, index),
+            )
+            walk.tree.entries.append(TreeEntry(inner, source))
+
+
+def _nested_zip(
+    walk: _ZipWalk, info: zipfile.ZipInfo, chain: tuple[int, ...], key: str, inner: str
+) -> None:
+    """Walk the member zip ``info`` (at ``chain``) unless too deep, big or costly."""
+    if len(chain) > MAX_ZIP_NESTING:
+        walk.problems.append(
+            CorruptFileError(
+                key, f"zip nested more than {MAX_ZIP_NESTING} levels deep: not read"
+            )
         )
-        tree.entries.append(TreeEntry(inner, source))
+    elif info.file_size > MAX_NESTED_ZIP_BYTES:
+        walk.problems.append(
+            UnsafeFileError(
+                key,
+                f"nested zip inflates to {mib(info.file_size)} MiB, larger "
+                f"than the {mib(MAX_NESTED_ZIP_BYTES)} MiB limit; refused",
+            )
+        )
+    elif _spend(walk.budget, info.file_size, key, walk.problems):
+        try:
+            _zip_entries(walk, chain, key, inner)
+        except CorruptFileError as exc:
+            walk.problems.append(exc)
 
 
 def _spend(
