@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kneeload.errors import CorruptFileError, NotAnActivityError
@@ -67,57 +68,78 @@ def read_activities_csv(
     "Unicode text") and Windows-1252 files are read too.
     """
     reader = csv.reader(io.StringIO(_decode(data), newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise CorruptFileError(CSV_NAME, f"unreadable CSV header ({exc})") from exc
-    if not header:
+    col = _header_positions(reader)
+    if col is None:
         return []
-    col = _first_positions(header)
-    if "Filename" not in col:
-        if len(header) < STRAVA_MIN_COLUMNS:
-            return []  # some other activities.csv, not Strava's
-        raise NotAnActivityError(
-            CSV_NAME,
-            "no 'Filename' column (headers in another language?): the activity "
-            "files are read without Strava's names, gear, effort and types",
-        )
     rows: list[StravaRow] = []
     while True:
         try:
             fields = next(reader, None)
         except csv.Error as exc:  # a field that never ends, a NUL in old Pythons
             if problems is not None:
-                first = "first row" if len(rows) == 1 else f"first {len(rows)} rows"
-                problems.append(
-                    f"damaged CSV at line {reader.line_num} ({exc}): names, gear "
-                    f"and types kept for the {first}; the other files are read "
-                    "without them"
-                )
+                problems.append(_damage_problem(reader.line_num, exc, len(rows)))
             break
         if fields is None:
             break
-
-        def get(name: str, fields: list[str] = fields) -> str | None:
-            i = col.get(name)
-            value = fields[i].strip() if i is not None and i < len(fields) else ""
-            return value or None
-
-        filename = get("Filename")
-        if not filename:
-            continue  # a manual entry: no file, no samples
-        rows.append(
-            StravaRow(
-                activity_id=get("Activity ID") or "",
-                filename=filename.replace("\\", "/").lstrip("/"),
-                name=one_line(get("Activity Name")),
-                activity_type=get("Activity Type"),
-                gear=one_line(get("Activity Gear")),
-                rpe=_rpe(get("Perceived Exertion")),
-                commute=(get("Commute") or "").lower() in ("true", "1", "yes"),
-            )
-        )
+        row = _row(col, fields)
+        if row is not None:
+            rows.append(row)
     return rows
+
+
+def _header_positions(reader: Iterator[list[str]]) -> dict[str, int] | None:
+    """Column positions of the header; None when the CSV is not Strava's (or empty).
+
+    Raises ``NotAnActivityError`` for a Strava-wide CSV without ``Filename``.
+    """
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise CorruptFileError(CSV_NAME, f"unreadable CSV header ({exc})") from exc
+    if not header:
+        return None
+    col = _first_positions(header)
+    if "Filename" not in col:
+        if len(header) < STRAVA_MIN_COLUMNS:
+            return None  # some other activities.csv, not Strava's
+        raise NotAnActivityError(
+            CSV_NAME,
+            "no 'Filename' column (headers in another language?): the activity "
+            "files are read without Strava's names, gear, effort and types",
+        )
+    return col
+
+
+def _damage_problem(line_num: int, exc: csv.Error, n_rows: int) -> str:
+    """The problem line of a CSV damaged at ``line_num`` after ``n_rows`` rows."""
+    first = "first row" if n_rows == 1 else f"first {n_rows} rows"
+    return (
+        f"damaged CSV at line {line_num} ({exc}): names, gear "
+        f"and types kept for the {first}; the other files are read "
+        "without them"
+    )
+
+
+def _row(col: dict[str, int], fields: list[str]) -> StravaRow | None:
+    """The row of one CSV line; None for a manual entry (no file, no samples)."""
+
+    def get(name: str) -> str | None:
+        i = col.get(name)
+        value = fields[i].strip() if i is not None and i < len(fields) else ""
+        return value or None
+
+    filename = get("Filename")
+    if not filename:
+        return None
+    return StravaRow(
+        activity_id=get("Activity ID") or "",
+        filename=filename.replace("\\", "/").lstrip("/"),
+        name=one_line(get("Activity Name")),
+        activity_type=get("Activity Type"),
+        gear=one_line(get("Activity Gear")),
+        rpe=_rpe(get("Perceived Exertion")),
+        commute=(get("Commute") or "").lower() in ("true", "1", "yes"),
+    )
 
 
 def _decode(data: bytes) -> str:
