@@ -28,6 +28,7 @@ from kneeload.io import parse_bytes
 from kneeload.io.sources import Source, close_archives, escape_controls, iter_sources
 from kneeload.schema import RawActivity
 from kneeload.store import (
+    FileRecord,
     FileResult,
     ParsedActivity,
     Store,
@@ -214,6 +215,9 @@ def _read_star(args: tuple[Source, str | None, str | None]) -> ReadResult:
     return read_source(*args)
 
 
+_Todo = tuple[Source, str | None, str | None]  # (source, known SHA-256, default tz)
+
+
 def ingest(
     paths: Iterable[str | Path],
     store: Store,
@@ -234,8 +238,24 @@ def ingest(
         _note_problem(report, problem)
     report.files_seen = len(sources) + len(problems)
     _store_export_meta(store, sources)
-    index = store.file_index()
-    todo: list[tuple[Source, str | None, str | None]] = []
+    todo = _changed(sources, store.file_index(), report, default_tz)
+    # archives and folders that could not be opened are kept too, so the report's
+    # files section can list them (a broken export must not vanish silently)
+    batch: list[FileResult] = [
+        _problem_result(p) for p in problems if not isinstance(p, NotAnActivityError)
+    ]
+    _read_and_commit(store, todo, batch, report, workers, progress)
+    return report
+
+
+def _changed(
+    sources: list[Source],
+    index: dict[str, FileRecord],
+    report: IngestReport,
+    default_tz: str | None,
+) -> list[_Todo]:
+    """The sources to read (new, changed or failed before); counts the unchanged."""
+    todo: list[_Todo] = []
     for source in sources:
         known = index.get(source.key)
         if (
@@ -253,11 +273,18 @@ def ingest(
             resized = known is not None and known.size != source.size
             known_sha = None if retry or resized or known is None else known.sha256
             todo.append((source, known_sha, default_tz))
-    # archives and folders that could not be opened are kept too, so the report's
-    # files section can list them (a broken export must not vanish silently)
-    batch: list[FileResult] = [
-        _problem_result(p) for p in problems if not isinstance(p, NotAnActivityError)
-    ]
+    return todo
+
+
+def _read_and_commit(
+    store: Store,
+    todo: list[_Todo],
+    batch: list[FileResult],
+    report: IngestReport,
+    workers: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Read ``todo`` and write the results in batches; archives closed at the end."""
     started = time.monotonic()
     results = _run(todo, workers)
     try:
@@ -273,7 +300,6 @@ def ingest(
     finally:
         results.close()  # a failed write (disk full) cancels the files not started
         close_archives()
-    return report
 
 
 #: ``Source.meta`` keys kept per file in the store's export metadata (contract 2).
