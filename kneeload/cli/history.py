@@ -154,33 +154,46 @@ def doctor(obj: Context, rebuild: bool, as_json: bool) -> None:
     corrections and export metadata that can still be read are kept, and files
     that are gone are listed (exit 1 then). Exit 1 when the store is damaged.
     """
+    if obj.home.exists() and not obj.home.is_dir():
+        raise click.ClickException(f"{obj.home}: --home is a file, not a folder")
+    if rebuild:
+        _doctor_rebuild(obj, as_json)
+    else:
+        _doctor_check(obj, as_json)
+
+
+def _doctor_check(obj: Context, as_json: bool) -> None:
+    """``doctor`` without --rebuild: diagnose the store; exit 1 when damaged."""
     from kneeload import doctor as doc
     from kneeload.io.sources import escape_controls
 
-    if obj.home.exists() and not obj.home.is_dir():
-        raise click.ClickException(f"{obj.home}: --home is a file, not a folder")
-    if not rebuild:
-        found = doc.diagnose(obj.home)
-        if as_json:
-            echo_json(found.to_json())
-        elif not found.exists:
-            click.echo(f"{found.path}: no store yet (nothing to check)")
-        elif found.ok:
-            click.echo(
-                f"{found.path}: ok "
-                f"({plural(found.activities, 'activity', 'activities')}, "
-                f"{plural(found.files, 'file')})"
-            )
-        else:
-            for problem in found.problems:
-                warn(f"problem: {escape_controls(problem)}")
-            warn(
-                f"{found.path}: the store is damaged; run: kneeload doctor --rebuild "
-                "(it keeps the old file and re-reads the original files)"
-            )
-        if not found.ok:
-            raise click.exceptions.Exit(1)
-        return
+    found = doc.diagnose(obj.home)
+    if as_json:
+        echo_json(found.to_json())
+    elif not found.exists:
+        click.echo(f"{found.path}: no store yet (nothing to check)")
+    elif found.ok:
+        click.echo(
+            f"{found.path}: ok "
+            f"({plural(found.activities, 'activity', 'activities')}, "
+            f"{plural(found.files, 'file')})"
+        )
+    else:
+        for problem in found.problems:
+            warn(f"problem: {escape_controls(problem)}")
+        warn(
+            f"{found.path}: the store is damaged; run: kneeload doctor --rebuild "
+            "(it keeps the old file and re-reads the original files)"
+        )
+    if not found.ok:
+        raise click.exceptions.Exit(1)
+
+
+def _doctor_rebuild(obj: Context, as_json: bool) -> None:
+    """``doctor --rebuild``: rebuild the store; exit 1 when files are gone."""
+    from kneeload import doctor as doc
+    from kneeload.io.sources import escape_controls
+
     try:
         out = doc.rebuild(obj.home, default_tz=obj.settings.athlete.timezone)
     except KneeloadError as exc:
