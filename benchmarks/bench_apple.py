@@ -26,41 +26,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-DTD = """<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE HealthData [
-<!-- HealthKit Export Version: 14 -->
-<!ELEMENT HealthData (ExportDate,Me,(Record|Correlation|Workout|ActivitySummary)*)>
-<!ATTLIST HealthData
-  locale CDATA #REQUIRED
->
-<!ELEMENT Record ((MetadataEntry|HeartRateVariabilityMetadataList)*)>
-<!ATTLIST Record
-  type          CDATA #REQUIRED
-  unit          CDATA #IMPLIED
-  value         CDATA #IMPLIED
-  sourceName    CDATA #REQUIRED
-  sourceVersion CDATA #IMPLIED
-  device        CDATA #IMPLIED
-  creationDate  CDATA #IMPLIED
-  startDate     CDATA #REQUIRED
-  endDate       CDATA #REQUIRED
->
-<!ELEMENT Workout ((MetadataEntry|WorkoutEvent|WorkoutRoute|WorkoutStatistics)*)>
-<!ATTLIST Workout
-  workoutActivityType   CDATA #REQUIRED
-  duration              CDATA #IMPLIED
-  durationUnit          CDATA #IMPLIED
-  sourceName            CDATA #REQUIRED
-  startDate             CDATA #REQUIRED
-  endDate               CDATA #REQUIRED
->
-]>
-<HealthData locale="en_FR">
- <ExportDate value="2026-11-20 09:00:00 +0100"/>
- <Me HKCharacteristicTypeIdentifierDateOfBirth="1985-04-02"/>
-"""
-WATCH = "Camille\u2019s Apple Watch"
-PHONE = "Camille\u2019s iPhone"
+from kneeload._testing.apple import APPLE_DTD, PHONE, WATCH
+
 DEVICE = (
     "&lt;&lt;HKDevice: 0x2829a1e00&gt;, name:Apple Watch, manufacturer:Apple Inc., "
     "model:Watch, hardware:Watch6,1, software:10.1&gt;"
@@ -139,7 +106,7 @@ def generate(path: Path, gigabytes: float) -> int:
     ]
     placeholder = DAY0.encode()
     with path.open("wb") as fh:
-        fh.write(DTD.encode())
+        fh.write(APPLE_DTD.encode())
         for day in dates:
             fh.write(records.replace(placeholder, day))
         for day in dates:

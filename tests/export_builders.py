@@ -16,6 +16,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from kneeload._testing.apple import APPLE_DTD, PHONE, WATCH
 from kneeload._testing.synth import (
     SyntheticRun,
     run_totals,
@@ -203,37 +204,6 @@ def garmin_archive() -> tuple[dict[str, bytes], dict[str, SyntheticRun]]:
 
 # ------------------------------------------------------------------ Apple
 
-APPLE_DTD = """<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE HealthData [
-<!-- HealthKit Export Version: 14 -->
-<!ELEMENT HealthData (ExportDate,Me,(Record|Correlation|Workout|ActivitySummary)*)>
-<!ATTLIST HealthData
-  locale CDATA #REQUIRED
->
-<!ELEMENT Record ((MetadataEntry|HeartRateVariabilityMetadataList)*)>
-<!ATTLIST Record
-  type          CDATA #REQUIRED
-  unit          CDATA #IMPLIED
-  value         CDATA #IMPLIED
-  sourceName    CDATA #REQUIRED
-  startDate     CDATA #REQUIRED
-  endDate       CDATA #REQUIRED
->
-<!ELEMENT Workout ((MetadataEntry|WorkoutEvent|WorkoutRoute|WorkoutStatistics)*)>
-<!ATTLIST Workout
-  workoutActivityType   CDATA #REQUIRED
-  duration              CDATA #IMPLIED
-  durationUnit          CDATA #IMPLIED
-  totalDistance         CDATA #IMPLIED
-  totalDistanceUnit     CDATA #IMPLIED
->
-]>
-<HealthData locale="en_FR">
- <ExportDate value="2026-11-20 09:00:00 +0100"/>
- <Me HKCharacteristicTypeIdentifierDateOfBirth="1985-04-02"/>
-"""
-WATCH = "Camille\u2019s Apple Watch"  # Apple writes a typographic apostrophe
-PHONE = "Camille\u2019s iPhone"
 PARIS = timezone(timedelta(hours=1))
 
 
